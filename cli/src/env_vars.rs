@@ -1,0 +1,14 @@
+//! Every environment variable Berth reads, declared once.
+
+/// The state store URL, as `--state`.
+pub(crate) const BERTH_STATE_STORE: &str = "BERTH_STATE_STORE";
+/// The cluster name, as `--name`.
+pub(crate) const BERTH_CLUSTER_NAME: &str = "BERTH_CLUSTER_NAME";
+/// Where the default `file://` state store lives (default: `$XDG_DATA_HOME/berth/state`).
+pub(crate) const BERTH_HOME: &str = "BERTH_HOME";
+/// The editor `berth edit` opens (a command line; the file name is appended).
+pub(crate) const EDITOR: &str = "EDITOR";
+/// Fallback editor variable, as kubectl reads it.
+pub(crate) const KUBE_EDITOR: &str = "KUBE_EDITOR";
+/// The log filter for stderr (tracing's env-filter syntax).
+pub(crate) const BERTH_LOG: &str = "BERTH_LOG";

@@ -1,0 +1,22 @@
+//! The process exit codes, documented in docs/cli.md.
+
+/// How `berth` exits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExitStatus {
+    /// Done.
+    Success,
+    /// Bad input, a failed validation, a conflict, a missing store: the user can fix it.
+    UserError,
+    /// Anything else.
+    Unexpected,
+}
+
+impl From<ExitStatus> for std::process::ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        match status {
+            ExitStatus::Success => Self::SUCCESS,
+            ExitStatus::UserError => Self::from(1),
+            ExitStatus::Unexpected => Self::from(2),
+        }
+    }
+}

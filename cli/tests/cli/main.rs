@@ -1,0 +1,9 @@
+//! End-to-end tests of the `berth` binary: one test binary, one module per area.
+
+mod bad_input;
+mod context;
+mod create_cluster;
+mod edit;
+mod kops_manifest;
+mod replace_and_delete;
+mod s3_store;

@@ -1,0 +1,5 @@
+//! `nodeup`: the node agent's entry point.
+
+fn main() {
+    println!("nodeup {}", env!("CARGO_PKG_VERSION"));
+}

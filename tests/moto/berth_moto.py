@@ -1,0 +1,176 @@
+"""The moto server used by Berth's integration tests, with fixes for the rolling-update path.
+
+Same command line as `moto_server` (for example `-H 127.0.0.1 -p 0`). Before starting the
+server it patches three bugs of moto 5.2.5 (the version pinned by `scripts/install-test-deps`);
+each patch checks that the code it replaces is still there and fails loudly otherwise, so a
+moto upgrade cannot silently drop a fix:
+
+1. CreateLaunchTemplateVersion stores `UserData` as a plain string (a later ASG launch from
+   that version then fails with HTTP 500) and ignores `SourceVersion`.
+2. ASG launches use the launch template's default version instead of the group's version.
+3. Each ASG instance reports the template's current default version instead of the version it
+   was launched from.
+
+With `BERTH_MOTO_EXIT_ON_STDIN_EOF=1` the server exits when its standard input closes, so a
+test process that dies without cleaning up does not leave a server behind.
+"""
+
+import copy
+import functools
+import os
+import sys
+import threading
+
+import moto
+
+PINNED_MOTO_VERSION = "5.2.5"
+
+if moto.__version__ != PINNED_MOTO_VERSION:
+    sys.exit(
+        f"berth_moto: moto {moto.__version__} is installed but the patches are written for "
+        f"{PINNED_MOTO_VERSION}; run `scripts/install-test-deps`"
+    )
+
+from moto.autoscaling import models as autoscaling_models  # noqa: E402
+from moto.core.responses import ActionResult  # noqa: E402
+from moto.core.types import Base64EncodedString  # noqa: E402
+from moto.ec2.models import EC2Backend  # noqa: E402
+from moto.ec2.responses.launch_templates import LaunchTemplates  # noqa: E402
+from moto.ec2.utils import parse_user_data  # noqa: E402
+
+LAUNCH_TEMPLATE_VERSION_TAG = "aws:ec2launchtemplate:version"
+
+
+def _require(owner, name):
+    if not hasattr(owner, name):
+        sys.exit(f"berth_moto: `{owner.__name__}.{name}` is missing; the patches need updating")
+
+
+# --- 1. CreateLaunchTemplateVersion: UserData as Base64EncodedString, SourceVersion ---------
+
+_require(LaunchTemplates, "create_launch_template_version")
+
+
+def create_launch_template_version(self):
+    name = self._get_param("LaunchTemplateName")
+    template_id = self._get_param("LaunchTemplateId")
+    if template_id:
+        template = self.ec2_backend.get_launch_template(template_id)
+    else:
+        template = self.ec2_backend.get_launch_template_by_name(name)
+
+    version_description = self._get_param("VersionDescription")
+    template_data = self._get_param("LaunchTemplateData", {}) or {}
+    source_version = self._get_param("SourceVersion")
+
+    self.error_on_dryrun()
+
+    user_data = template_data.get("UserData")
+    if user_data is not None and not isinstance(user_data, Base64EncodedString):
+        template_data["UserData"] = parse_user_data(user_data)
+
+    if source_version:
+        # As on AWS: the new version is the source version's data with the sent fields on top.
+        merged = copy.deepcopy(template.get_version(source_version).data)
+        merged.update(template_data)
+        template_data = merged
+
+    version = template.create_version(template_data, version_description)
+
+    result = {
+        "LaunchTemplateVersion": {
+            "CreateTime": version.create_time,
+            "CreatedBy": f"arn:{self.partition}:iam::{self.current_account}:root",
+            "DefaultVersion": template.is_default(version),
+            "LaunchTemplateData": version.data,
+            "LaunchTemplateId": template.id,
+            "LaunchTemplateName": template.name,
+            "VersionDescription": version.description,
+            "VersionNumber": version.number,
+        },
+    }
+    return ActionResult(result)
+
+
+LaunchTemplates.create_launch_template_version = create_launch_template_version
+
+
+# --- 2. ASG launches use the group's configured launch template version ----------------------
+
+_require(autoscaling_models.FakeAutoScalingGroup, "replace_autoscaling_group_instances")
+_require(EC2Backend, "run_instances")
+
+_launching = threading.local()
+_original_replace = autoscaling_models.FakeAutoScalingGroup.replace_autoscaling_group_instances
+_original_run_instances = EC2Backend.run_instances
+
+
+@functools.wraps(_original_replace)
+def replace_autoscaling_group_instances(self, count_needed, propagated_tags):
+    version = None
+    if self.ec2_launch_template is not None:
+        configured = getattr(self, "launch_template_version", None) or "$Default"
+        version = self.ec2_launch_template.get_version(configured).number
+    previous = getattr(_launching, "version", None)
+    _launching.version = version
+    try:
+        return _original_replace(self, count_needed, propagated_tags)
+    finally:
+        _launching.version = previous
+
+
+@functools.wraps(_original_run_instances)
+def run_instances(self, image_id, count, user_data, security_group_names, **kwargs):
+    version = getattr(_launching, "version", None)
+    launch_template = kwargs.get("launch_template")
+    if version is not None and launch_template:
+        kwargs["launch_template"] = {**launch_template, "Version": str(version)}
+    return _original_run_instances(
+        self, image_id, count, user_data, security_group_names, **kwargs
+    )
+
+
+autoscaling_models.FakeAutoScalingGroup.replace_autoscaling_group_instances = (
+    replace_autoscaling_group_instances
+)
+EC2Backend.run_instances = run_instances
+
+
+# --- 3. ASG instances report the version they were launched from -----------------------------
+
+_require(autoscaling_models.InstanceState, "launch_template")
+_original_launch_template = autoscaling_models.InstanceState.launch_template
+
+
+def _instance_launch_template(self):
+    launch_template = _original_launch_template.fget(self)
+    if launch_template is None:
+        return None
+    for tag in self.instance.get_tags():
+        if tag.get("key") == LAUNCH_TEMPLATE_VERSION_TAG:
+            launch_template["Version"] = tag.get("value")
+            break
+    return launch_template
+
+
+autoscaling_models.InstanceState.launch_template = property(_instance_launch_template)
+
+
+# --- Lifetime tied to the parent -------------------------------------------------------------
+
+
+def _exit_on_stdin_eof():
+    try:
+        while sys.stdin.buffer.read(4096):
+            pass
+    finally:
+        os._exit(0)
+
+
+if __name__ == "__main__":
+    if os.environ.get("BERTH_MOTO_EXIT_ON_STDIN_EOF") == "1":
+        threading.Thread(target=_exit_on_stdin_eof, daemon=True).start()
+
+    from moto.server import main
+
+    main()

@@ -1,0 +1,10 @@
+//! Test support shared by the workspace's integration tests.
+//!
+//! - [`moto`]: starts the moto AWS emulator (patched for Berth, see `tests/moto/berth_moto.py`)
+//!   on a free loopback port, once per test binary, and hands out unique bucket names.
+//!
+//! This crate depends on no `berth-*` crate and links no AWS SDK: it talks to moto over plain
+//! HTTP. It is for tests only; it panics with a clear message when its setup fails.
+
+mod http;
+pub mod moto;
