@@ -1,4 +1,11 @@
 //! Turns a completed cluster spec into AWS resources and reconciles them.
 //!
-//! The task-graph engine lands here; for now the crate only fixes its place in the
-//! dependency order (`cli → cloudup → state-store → model`).
+//! - [`engine`]: the kind-independent machinery — the [`engine::Reconcile`] contract each
+//!   resource kind implements, batched discovery, the pure plan, the DAG executor with retries.
+//! - [`aws`]: one module per resource kind, the only place that calls the AWS SDK.
+//!
+//! The desired resources come from `berth_model::builders` as a `berth_model::aws::Graph`;
+//! nothing here decides *what* a cluster is made of, only how to make AWS match it.
+
+pub mod aws;
+pub mod engine;

@@ -22,6 +22,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod aws;
 pub mod complete;
 pub mod create;
 pub mod pki;

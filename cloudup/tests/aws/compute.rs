@@ -1,0 +1,1 @@
+//! Tests of the compute kinds against the emulator.

@@ -1,0 +1,6 @@
+//! Integration tests of the AWS resource kinds and the engine against the AWS emulator.
+
+mod compute;
+mod engine;
+mod network;
+mod support;

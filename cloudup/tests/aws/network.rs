@@ -1,0 +1,1 @@
+//! Tests of the network kinds against the emulator.
