@@ -62,6 +62,11 @@ fn classify(error: &anyhow::Error) -> ExitStatus {
             || cause.is::<berth_model::validate::ValidationErrors>()
             || cause.is::<berth_model::create::CreateError>()
             || cause.is::<berth_model::ssh::SshKeyError>()
+            || cause.is::<berth_model::CompleteError>()
+            || cause.is::<berth_model::builders::BuildError>()
+            || cause
+                .downcast_ref::<berth_cloudup::facts::FactsError>()
+                .is_some_and(berth_cloudup::facts::FactsError::is_user_error)
             || cause
                 .downcast_ref::<berth_state_store::Error>()
                 .is_some_and(berth_state_store::Error::is_user_error)

@@ -12,3 +12,7 @@ pub(crate) const EDITOR: &str = "EDITOR";
 pub(crate) const KUBE_EDITOR: &str = "KUBE_EDITOR";
 /// The log filter for stderr (tracing's env-filter syntax).
 pub(crate) const BERTH_LOG: &str = "BERTH_LOG";
+/// Mirrors of the `nodeup` binary machines download (comma-separated URLs).
+pub(crate) const BERTH_NODEUP_URL: &str = "BERTH_NODEUP_URL";
+/// The SHA-256 of the binary at `BERTH_NODEUP_URL`.
+pub(crate) const BERTH_NODEUP_SHA256: &str = "BERTH_NODEUP_SHA256";

@@ -9,6 +9,10 @@ pub(crate) enum ExitStatus {
     UserError,
     /// Anything else.
     Unexpected,
+    /// `update cluster --exit-code` found changes to apply (and applied nothing).
+    ChangesPending,
+    /// Stopped by the `BERTH_ABORT_AFTER_TASKS` test hook, as a crash would.
+    Aborted,
 }
 
 impl From<ExitStatus> for std::process::ExitCode {
@@ -17,6 +21,8 @@ impl From<ExitStatus> for std::process::ExitCode {
             ExitStatus::Success => Self::SUCCESS,
             ExitStatus::UserError => Self::from(1),
             ExitStatus::Unexpected => Self::from(2),
+            ExitStatus::ChangesPending => Self::from(3),
+            ExitStatus::Aborted => Self::from(4),
         }
     }
 }

@@ -4,12 +4,15 @@
 //! renders any error once, mapping it to the exit code (0 ok, 1 user error, 2 unexpected).
 
 mod args;
+mod aws_session;
 mod commands;
 mod diagnostics;
 mod env_vars;
 mod error;
 mod exit_status;
+mod nodeup_asset;
 mod printer;
+mod progress;
 #[cfg(test)]
 mod reference_docs;
 mod settings;

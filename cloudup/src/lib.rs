@@ -9,3 +9,5 @@
 
 pub mod aws;
 pub mod engine;
+pub mod facts;
+pub mod terraform;

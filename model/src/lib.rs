@@ -23,8 +23,10 @@
 
 pub mod api;
 pub mod aws;
+pub mod builders;
 pub mod complete;
 pub mod create;
+pub mod nodeup_config;
 pub mod pki;
 pub mod schema;
 pub mod ssh;

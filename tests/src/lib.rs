@@ -2,9 +2,12 @@
 //!
 //! - [`moto`]: starts the moto AWS emulator (patched for Berth, see `tests/moto/berth_moto.py`)
 //!   on a free loopback port, once per test binary, and hands out unique bucket names.
+//! - [`fault_proxy`]: an HTTP proxy in front of moto that injects latency, throttling, 5xx
+//!   and dropped connections, and counts calls per API action.
 //!
 //! This crate depends on no `berth-*` crate and links no AWS SDK: it talks to moto over plain
 //! HTTP. It is for tests only; it panics with a clear message when its setup fails.
 
+pub mod fault_proxy;
 mod http;
 pub mod moto;

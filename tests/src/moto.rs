@@ -146,6 +146,55 @@ impl MotoServer {
         .collect()
     }
 
+    /// The environment for a process that should work in an account of its own: STS
+    /// `AssumeRole` into a fresh 12-digit account hands out credentials that the emulator keys
+    /// all state by, so concurrent tests never see each other's resources (IAM, Route 53 and
+    /// S3 bucket names included, except that bucket names stay global as on AWS).
+    ///
+    /// # Panics
+    /// When the emulator does not answer.
+    pub fn account_env(&self) -> Vec<(String, String)> {
+        let account = format!("{:012}", fastrand::u64(100_000_000_000..999_999_999_999));
+        let authorization = format!(
+            "AWS4-HMAC-SHA256 Credential=testing/20250101/{REGION}/sts/aws4_request, SignedHeaders=host, Signature=0"
+        );
+        let path = format!(
+            "/?Action=AssumeRole&Version=2011-06-15&RoleSessionName=berth-test&RoleArn=arn%3Aaws%3Aiam%3A%3A{account}%3Arole%2Fberth-test"
+        );
+        let response = http::request(
+            self.address,
+            "GET",
+            &path,
+            &[("Authorization", &authorization)],
+        )
+        .unwrap_or_else(|error| panic!("AssumeRole on moto failed: {error}"));
+        assert_eq!(
+            response.status, 200,
+            "AssumeRole on moto failed: {}",
+            response.body
+        );
+        let field = |name: &str| {
+            let open = format!("<{name}>");
+            let close = format!("</{name}>");
+            let start = response.body.find(&open).map(|index| index + open.len());
+            let end = response.body.find(&close);
+            match (start, end) {
+                (Some(start), Some(end)) if start <= end => response.body[start..end].to_owned(),
+                _ => panic!("AssumeRole answer lacks {name}: {}", response.body),
+            }
+        };
+        let mut env = self.env();
+        for (name, value) in [
+            ("AWS_ACCESS_KEY_ID", field("AccessKeyId")),
+            ("AWS_SECRET_ACCESS_KEY", field("SecretAccessKey")),
+            ("AWS_SESSION_TOKEN", field("SessionToken")),
+        ] {
+            env.retain(|(existing, _)| existing != name);
+            env.push((name.to_owned(), value));
+        }
+        env
+    }
+
     /// Creates an S3 bucket (in [`REGION`]).
     ///
     /// # Panics

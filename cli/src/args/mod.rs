@@ -6,6 +6,7 @@
 mod create;
 mod edit;
 mod get;
+mod update;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -15,6 +16,7 @@ pub(crate) use create::{
 };
 pub(crate) use edit::{EditArgs, EditCommand};
 pub(crate) use get::{GetArgs, GetCommand};
+pub(crate) use update::{PlanFormat, Target, UpdateArgs, UpdateClusterArgs, UpdateCommand};
 
 use crate::env_vars::{BERTH_CLUSTER_NAME, BERTH_STATE_STORE};
 
@@ -63,6 +65,8 @@ pub(crate) enum Command {
     Get(GetArgs),
     /// Edit a cluster or instance group spec in $EDITOR.
     Edit(EditArgs),
+    /// Make the cloud match the spec.
+    Update(UpdateArgs),
     /// Delete an instance group from the spec.
     Delete(DeleteArgs),
     /// Print the JSON Schema of the Cluster and InstanceGroup kinds.

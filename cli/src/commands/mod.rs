@@ -11,9 +11,10 @@ mod replace;
 mod schema;
 mod secrets;
 mod store;
+mod update_cluster;
 
 use crate::{
-    args::{Cli, Command, CreateCommand, DeleteCommand, GetCommand, SecretCommand},
+    args::{Cli, Command, CreateCommand, DeleteCommand, GetCommand, SecretCommand, UpdateCommand},
     exit_status::ExitStatus,
 };
 
@@ -44,6 +45,9 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
             } => get::instance_groups(global, &instance_groups, output).await,
             GetCommand::All { output } => get::all(global, output).await,
             GetCommand::Secrets { output } => secrets::list(global, output).await,
+        },
+        Command::Update(update) => match update.command {
+            UpdateCommand::Cluster(args) => update_cluster::run(global, &args).await,
         },
         Command::Edit(edit) => edit::run(global, &edit.command).await,
         Command::Delete(delete) => match delete.command {

@@ -48,9 +48,10 @@ where
         }
         SdkError::ServiceError(service) => {
             let status = service.raw().status().as_u16();
-            if status >= 500 || status == 429 {
-                RetryClass::Transient
-            } else if code.as_deref().is_some_and(|code| TRANSIENT_CODES.contains(&code)) {
+            let transient_code = code
+                .as_deref()
+                .is_some_and(|code| TRANSIENT_CODES.contains(&code));
+            if status >= 500 || status == 429 || transient_code {
                 RetryClass::Transient
             } else {
                 RetryClass::Fatal
@@ -58,11 +59,15 @@ where
         }
         _ => RetryClass::Fatal,
     };
-    TaskError::Aws { operation, code, class, source: Box::new(error) }
+    TaskError::Aws {
+        operation,
+        code,
+        class,
+        source: Box::new(error),
+    }
 }
 
 /// A response field that should have been there.
 pub(crate) fn missing(operation: &'static str, field: &'static str) -> TaskError {
     TaskError::Missing { operation, field }
 }
-

@@ -1,39 +1,122 @@
-//! STUB: [`IamRolePolicy`] reconciliation (replaced by the real implementation).
+//! [`IamRolePolicy`] reconciliation: a role's inline policy, read with GetRolePolicy and
+//! written with PutRolePolicy (which creates and replaces alike, so it is idempotent).
 
 use async_trait::async_trait;
+use aws_sdk_iam::error::ProvideErrorMetadata;
 use berth_model::aws::IamRolePolicy;
+use serde_json::Value;
 
-use crate::engine::{Action, ApplyCx, Change, DiscoveryScope, FieldChange, Output, Reconcile, Resolver, TaskError};
+use super::aws_error;
+use super::iam_role::{policy_document_value, pretty_document};
+use crate::engine::{
+    Action, ApplyCx, Change, DiscoveryScope, FieldChange, Output, Reconcile, Resolver, TaskError,
+};
+
+/// An inline policy as IAM reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedIamRolePolicy {
+    role: String,
+    name: String,
+    document: Value,
+}
 
 #[async_trait]
 impl Reconcile for IamRolePolicy {
-    type Observed = ();
+    type Observed = ObservedIamRolePolicy;
 
-    async fn discover(_scope: DiscoveryScope<'_, Self>) -> Result<Vec<()>, TaskError> {
-        Ok(Vec::new())
+    /// One GetRolePolicy per desired policy (there is no batch read of inline policies). The
+    /// role's name is its key's name: roles are named by their IAM name.
+    async fn discover(
+        scope: DiscoveryScope<'_, Self>,
+    ) -> Result<Vec<ObservedIamRolePolicy>, TaskError> {
+        let mut observed = Vec::new();
+        for policy in scope.desired {
+            let role = &policy.role.key().name;
+            let response = scope
+                .clients
+                .iam
+                .get_role_policy()
+                .role_name(role)
+                .policy_name(&policy.name)
+                .send()
+                .await;
+            match response {
+                Ok(found) => observed.push(ObservedIamRolePolicy {
+                    role: found.role_name().to_owned(),
+                    name: found.policy_name().to_owned(),
+                    document: policy_document_value(found.policy_document()),
+                }),
+                // The policy, or its whole role, does not exist yet.
+                Err(error) if error.code() == Some("NoSuchEntity") => {}
+                Err(error) => return Err(aws_error("GetRolePolicy", error)),
+            }
+        }
+        Ok(observed)
     }
 
-    fn find<'o>(&self, _observed: &'o [()]) -> Option<&'o ()> {
-        None
+    fn find<'o>(&self, observed: &'o [ObservedIamRolePolicy]) -> Option<&'o ObservedIamRolePolicy> {
+        observed
+            .iter()
+            .find(|policy| policy.name == self.name && policy.role == self.role.key().name)
     }
 
-    fn output(_observed: &()) -> Output {
-        Output::default()
+    fn output(observed: &ObservedIamRolePolicy) -> Output {
+        Output::id(format!("{}/{}", observed.role, observed.name))
     }
 
-    fn diff(&self, _observed: &(), _deps: &Resolver) -> (Action, Vec<FieldChange>) {
-        (Action::Unchanged, Vec::new())
+    fn diff(
+        &self,
+        observed: &ObservedIamRolePolicy,
+        _deps: &Resolver,
+    ) -> (Action, Vec<FieldChange>) {
+        let desired = policy_document_value(&self.policy_document);
+        if observed.document == desired {
+            return (Action::Unchanged, Vec::new());
+        }
+        let field = FieldChange::document(
+            "policy_document",
+            pretty_document(&observed.document),
+            pretty_document(&desired),
+        );
+        (Action::Update, vec![field])
     }
 
-    fn describe_create(&self, _deps: &Resolver) -> Vec<FieldChange> {
-        Vec::new()
+    fn describe_create(&self, deps: &Resolver) -> Vec<FieldChange> {
+        vec![
+            FieldChange::new("role", "", deps.id_or_pending(&self.role)),
+            FieldChange::document(
+                "policy_document",
+                "",
+                pretty_document(&policy_document_value(&self.policy_document)),
+            ),
+        ]
     }
 
-    async fn create(&self, _cx: &ApplyCx<'_>) -> Result<Output, TaskError> {
-        Err(TaskError::Refused { message: "STUB".into() })
+    /// PutRolePolicy overwrites, so a retried create needs no look-up first.
+    async fn create(&self, cx: &ApplyCx<'_>) -> Result<Output, TaskError> {
+        put(self, cx).await
     }
 
-    async fn update(&self, _observed: &(), _change: &Change, _cx: &ApplyCx<'_>) -> Result<Output, TaskError> {
-        Err(TaskError::Refused { message: "STUB".into() })
+    async fn update(
+        &self,
+        _observed: &ObservedIamRolePolicy,
+        _change: &Change,
+        cx: &ApplyCx<'_>,
+    ) -> Result<Output, TaskError> {
+        put(self, cx).await
     }
+}
+
+async fn put(policy: &IamRolePolicy, cx: &ApplyCx<'_>) -> Result<Output, TaskError> {
+    let role = cx.deps.id(&policy.role)?;
+    cx.clients
+        .iam
+        .put_role_policy()
+        .role_name(role)
+        .policy_name(&policy.name)
+        .policy_document(&policy.policy_document)
+        .send()
+        .await
+        .map_err(|error| aws_error("PutRolePolicy", error))?;
+    Ok(Output::id(format!("{role}/{}", policy.name)))
 }

@@ -52,12 +52,18 @@ impl FieldChange {
 
     /// A document field change (shown as a diff).
     pub fn document(field: &str, old: impl ToString, new: impl ToString) -> Self {
-        Self { document: true, ..Self::new(field, old, new) }
+        Self {
+            document: true,
+            ..Self::new(field, old, new)
+        }
     }
 
     /// A secret field change (values never shown).
     pub fn secret(field: &str) -> Self {
-        Self { secret: true, ..Self::new(field, "<redacted>", "<redacted>") }
+        Self {
+            secret: true,
+            ..Self::new(field, "<redacted>", "<redacted>")
+        }
     }
 }
 

@@ -55,13 +55,30 @@ pub enum TaskError {
         key: String,
         /// The store error.
         #[source]
-        source: berth_state_store::Error,
+        source: Box<berth_state_store::Error>,
     },
     /// The resource is not ready yet (e.g. a NAT gateway still pending); retry.
     #[error("{what} is not ready yet")]
     NotReady {
         /// What is being waited for.
         what: String,
+    },
+    /// Transient errors went on past the task's deadline (or an attempt never finished).
+    #[error("gave up after {attempts} attempts in {elapsed:?}")]
+    Deadline {
+        /// How many attempts were made.
+        attempts: u32,
+        /// How long the task tried.
+        elapsed: std::time::Duration,
+        /// The last error, unless the last attempt was cut off by the deadline.
+        #[source]
+        last: Option<Box<TaskError>>,
+    },
+    /// The task's code panicked (a bug); the rest of the run goes on.
+    #[error("the task panicked: {message}")]
+    Panicked {
+        /// The panic message.
+        message: String,
     },
 }
 
@@ -73,9 +90,12 @@ impl TaskError {
             Self::Aws { class, .. } => *class,
             Self::NotReady { .. } => RetryClass::Transient,
             Self::Store { source, .. } if !source.is_user_error() => RetryClass::Transient,
-            Self::Missing { .. } | Self::MissingOutput { .. } | Self::Refused { .. } | Self::Store { .. } => {
-                RetryClass::Fatal
-            }
+            Self::Missing { .. }
+            | Self::MissingOutput { .. }
+            | Self::Refused { .. }
+            | Self::Store { .. }
+            | Self::Deadline { .. }
+            | Self::Panicked { .. } => RetryClass::Fatal,
         }
     }
 }

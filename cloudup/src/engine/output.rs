@@ -18,7 +18,10 @@ pub struct Output {
 impl Output {
     /// An output with just an id.
     pub fn id(id: impl Into<String>) -> Self {
-        Self { id: id.into(), attributes: BTreeMap::new() }
+        Self {
+            id: id.into(),
+            attributes: BTreeMap::new(),
+        }
     }
 
     /// Adds an attribute.
@@ -47,16 +50,32 @@ impl Resolver {
         self.outputs.get(reference.key())
     }
 
+    /// The output of the node at `key`, if known.
+    #[must_use]
+    pub fn by_key(&self, key: &NodeKey) -> Option<&Output> {
+        self.outputs.get(key)
+    }
+
+    /// The keys whose outputs are known.
+    pub fn keys(&self) -> impl Iterator<Item = &NodeKey> {
+        self.outputs.keys()
+    }
+
     /// The id of `reference`; an error when unknown (at apply time it never is).
     pub fn id<T>(&self, reference: &Ref<T>) -> Result<&str, TaskError> {
         self.get(reference)
             .map(|output| output.id.as_str())
-            .ok_or_else(|| TaskError::MissingOutput { key: reference.key().clone() })
+            .ok_or_else(|| TaskError::MissingOutput {
+                key: reference.key().clone(),
+            })
     }
 
     /// The id of `reference` for a diff: the id, or `(known after apply)`.
     pub fn id_or_pending<T>(&self, reference: &Ref<T>) -> String {
-        self.get(reference).map_or_else(|| "(known after apply)".to_owned(), |output| output.id.clone())
+        self.get(reference).map_or_else(
+            || "(known after apply)".to_owned(),
+            |output| output.id.clone(),
+        )
     }
 
     /// An attribute of `reference`.
@@ -64,6 +83,8 @@ impl Resolver {
         self.get(reference)
             .and_then(|output| output.attributes.get(name))
             .map(String::as_str)
-            .ok_or_else(|| TaskError::MissingOutput { key: reference.key().clone() })
+            .ok_or_else(|| TaskError::MissingOutput {
+                key: reference.key().clone(),
+            })
     }
 }

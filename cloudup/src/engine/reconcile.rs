@@ -60,7 +60,8 @@ pub trait Reconcile: Resource {
 
     /// Compares with what exists (pure). Returns the action and the differing fields;
     /// dependencies not yet known are compared as "known after apply".
-    fn diff(&self, observed: &Self::Observed, deps: &Resolver) -> (super::Action, Vec<FieldChange>);
+    fn diff(&self, observed: &Self::Observed, deps: &Resolver)
+    -> (super::Action, Vec<FieldChange>);
 
     /// The fields shown for a creation.
     fn describe_create(&self, deps: &Resolver) -> Vec<FieldChange>;

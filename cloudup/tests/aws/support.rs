@@ -11,7 +11,11 @@ use berth_test_support::moto::{MotoServer, REGION};
 /// retrying is the engine's job, and tests must see every error.
 pub(crate) async fn sdk_config() -> aws_config::SdkConfig {
     let moto = MotoServer::shared();
-    let base = config(moto, Credentials::new("testing", "testing", None, None, "tests")).await;
+    let base = config(
+        moto,
+        Credentials::new("testing", "testing", None, None, "tests"),
+    )
+    .await;
     let account = format!("{:012}", fastrand::u64(100_000_000_000..999_999_999_999));
     let assumed = aws_sdk_sts::Client::new(&base)
         .assume_role()
@@ -47,4 +51,12 @@ async fn config(moto: &MotoServer, credentials: Credentials) -> aws_config::SdkC
 /// Clients for the emulator in a fresh account.
 pub(crate) async fn clients() -> AwsClients {
     AwsClients::new(&sdk_config().await)
+}
+
+/// Clients for the emulator in a fresh account, twice: straight to the emulator, and through
+/// the proxy at `proxy_endpoint` (same account, so both see the same resources).
+pub(crate) async fn clients_direct_and_via(proxy_endpoint: &str) -> (AwsClients, AwsClients) {
+    let direct = sdk_config().await;
+    let via = direct.to_builder().endpoint_url(proxy_endpoint).build();
+    (AwsClients::new(&direct), AwsClients::new(&via))
 }

@@ -36,6 +36,14 @@ pub struct LaunchTemplate {
     pub root_volume_type: String,
     /// Root volume encrypted.
     pub root_volume_encrypted: bool,
+    /// Root volume provisioned IOPS (gp3/io1/io2), if set.
+    pub root_volume_iops: Option<i32>,
+    /// Root volume throughput in MiB/s (gp3), if set.
+    pub root_volume_throughput: Option<i32>,
+    /// Instance metadata service tokens: `required` (IMDSv2 only) or `optional`.
+    pub metadata_http_tokens: String,
+    /// Instance metadata response hop limit (1 keeps pods away from the node's credentials).
+    pub metadata_hop_limit: i32,
     /// The instances' security groups.
     pub security_groups: Vec<Ref<SecurityGroup>>,
     /// The instance profile.
@@ -52,8 +60,11 @@ pub struct LaunchTemplate {
 
 impl LaunchTemplate {
     pub(crate) fn dependencies(&self) -> Vec<NodeKey> {
-        let mut deps: Vec<NodeKey> =
-            self.security_groups.iter().map(|group| group.key().clone()).collect();
+        let mut deps: Vec<NodeKey> = self
+            .security_groups
+            .iter()
+            .map(|group| group.key().clone())
+            .collect();
         deps.push(self.instance_profile.key().clone());
         if let Some(key_pair) = &self.key_pair {
             deps.push(key_pair.key().clone());

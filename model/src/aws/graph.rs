@@ -51,7 +51,9 @@ impl Graph {
         let any = resource.into_any();
         let key = any.key();
         if self.nodes.contains_key(&key) {
-            return Err(GraphError::Duplicate { key: key.to_string() });
+            return Err(GraphError::Duplicate {
+                key: key.to_string(),
+            });
         }
         self.insert(key, any)
     }
@@ -62,13 +64,19 @@ impl Graph {
         let key = any.key();
         match self.nodes.get(&key) {
             Some(existing) if *existing == any => Ok(Ref::new(key)),
-            Some(_) => Err(GraphError::Conflict { key: key.to_string() }),
+            Some(_) => Err(GraphError::Conflict {
+                key: key.to_string(),
+            }),
             None => self.insert(key, any),
         }
     }
 
     fn insert<T>(&mut self, key: NodeKey, any: AnyResource) -> Result<Ref<T>, GraphError> {
-        if let Some(missing) = any.deps().into_iter().find(|dep| !self.nodes.contains_key(dep)) {
+        if let Some(missing) = any
+            .deps()
+            .into_iter()
+            .find(|dep| !self.nodes.contains_key(dep))
+        {
             return Err(GraphError::MissingDependency {
                 key: key.to_string(),
                 missing: missing.to_string(),
@@ -87,7 +95,9 @@ impl Graph {
 
     /// Every node, dependencies before dependents.
     pub fn in_order(&self) -> impl Iterator<Item = (&NodeKey, &AnyResource)> {
-        self.order.iter().filter_map(|key| self.nodes.get_key_value(key))
+        self.order
+            .iter()
+            .filter_map(|key| self.nodes.get_key_value(key))
     }
 
     /// Every node, sorted by key (for stable output).
@@ -110,8 +120,11 @@ impl Graph {
     /// For each node, the nodes that depend on it.
     #[must_use]
     pub fn dependents(&self) -> BTreeMap<NodeKey, Vec<NodeKey>> {
-        let mut dependents: BTreeMap<NodeKey, Vec<NodeKey>> =
-            self.nodes.keys().map(|key| (key.clone(), Vec::new())).collect();
+        let mut dependents: BTreeMap<NodeKey, Vec<NodeKey>> = self
+            .nodes
+            .keys()
+            .map(|key| (key.clone(), Vec::new()))
+            .collect();
         for (key, resource) in &self.nodes {
             for dep in resource.deps() {
                 dependents.entry(dep).or_default().push(key.clone());
@@ -157,7 +170,12 @@ mod tests {
     use crate::aws::{InternetGateway, Subnet, Vpc};
 
     fn vpc() -> Vpc {
-        Vpc { name: "c".into(), cidr: "10.0.0.0/16".into(), shared_id: None, tags: Default::default() }
+        Vpc {
+            name: "c".into(),
+            cidr: "10.0.0.0/16".into(),
+            shared_id: None,
+            tags: Default::default(),
+        }
     }
 
     #[test]
@@ -182,11 +200,17 @@ mod tests {
     fn duplicates_and_conflicts_are_errors_not_panics() {
         let mut graph = Graph::new();
         graph.add(vpc()).unwrap();
-        assert!(matches!(graph.add(vpc()), Err(GraphError::Duplicate { .. })));
+        assert!(matches!(
+            graph.add(vpc()),
+            Err(GraphError::Duplicate { .. })
+        ));
         assert!(graph.ensure(vpc()).is_ok());
         let mut other = vpc();
         other.cidr = "10.1.0.0/16".into();
-        assert!(matches!(graph.ensure(other), Err(GraphError::Conflict { .. })));
+        assert!(matches!(
+            graph.ensure(other),
+            Err(GraphError::Conflict { .. })
+        ));
     }
 
     #[test]
@@ -194,7 +218,11 @@ mod tests {
         let mut graph = Graph::new();
         let vpc = graph.add(vpc()).unwrap();
         graph
-            .add(InternetGateway { name: "c".into(), vpc: vpc.clone(), tags: Default::default() })
+            .add(InternetGateway {
+                name: "c".into(),
+                vpc: vpc.clone(),
+                tags: Default::default(),
+            })
             .unwrap();
         let (total, path) = graph.critical_path(|_| 2);
         assert_eq!(total, 4);

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{NodeKey, Ref, Subnet, Tags, Vpc};
+use super::{NodeKey, Ref, SecurityGroup, Subnet, Tags, Vpc};
 
 /// The API's Network Load Balancer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -13,13 +13,21 @@ pub struct LoadBalancer {
     pub scheme: String,
     /// The subnets it serves from (one per zone).
     pub subnets: Vec<Ref<Subnet>>,
+    /// Its security groups (`api-elb.<cluster>`); an NLB only accepts them at creation.
+    pub security_groups: Vec<Ref<SecurityGroup>>,
     /// Tags.
     pub tags: Tags,
 }
 
 impl LoadBalancer {
     pub(crate) fn dependencies(&self) -> Vec<NodeKey> {
-        self.subnets.iter().map(|subnet| subnet.key().clone()).collect()
+        let mut deps: Vec<NodeKey> = self
+            .subnets
+            .iter()
+            .map(|subnet| subnet.key().clone())
+            .collect();
+        deps.extend(self.security_groups.iter().map(|group| group.key().clone()));
+        deps
     }
 }
 
@@ -59,6 +67,9 @@ pub struct Listener {
 
 impl Listener {
     pub(crate) fn dependencies(&self) -> Vec<NodeKey> {
-        vec![self.load_balancer.key().clone(), self.target_group.key().clone()]
+        vec![
+            self.load_balancer.key().clone(),
+            self.target_group.key().clone(),
+        ]
     }
 }

@@ -27,10 +27,10 @@ pub use dns::DnsRecord;
 pub use files::ManagedFile;
 pub use graph::{Graph, GraphError};
 pub use iam::{IamInstanceProfile, IamRole, IamRolePolicy};
-pub use load_balancer::{LoadBalancer, Listener, TargetGroup};
+pub use load_balancer::{Listener, LoadBalancer, TargetGroup};
 pub use network::{
-    DhcpOptions, ElasticIp, InternetGateway, NatGateway, Route, RouteTable,
-    RouteTableAssociation, RouteTarget, Subnet, Vpc,
+    DhcpOptions, ElasticIp, InternetGateway, NatGateway, Route, RouteTable, RouteTableAssociation,
+    RouteTarget, Subnet, Vpc,
 };
 pub use security::{RuleDirection, RuleSource, SecurityGroup, SecurityGroupRule};
 pub use tags::{CLUSTER_TAG, Tags, cluster_owned_tag_key};
@@ -154,7 +154,10 @@ impl NodeKey {
     /// A key from its parts.
     #[must_use]
     pub fn new(kind: ResourceKind, name: impl Into<String>) -> Self {
-        Self { kind, name: name.into() }
+        Self {
+            kind,
+            name: name.into(),
+        }
     }
 }
 
@@ -180,7 +183,10 @@ pub struct Ref<T> {
 
 impl<T> Ref<T> {
     pub(crate) fn new(key: NodeKey) -> Self {
-        Self { key, kind: PhantomData }
+        Self {
+            key,
+            kind: PhantomData,
+        }
     }
 
     /// The key of the node it points at.

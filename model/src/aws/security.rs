@@ -63,10 +63,10 @@ pub struct SecurityGroupRule {
 impl SecurityGroupRule {
     pub(crate) fn dependencies(&self) -> Vec<NodeKey> {
         let mut deps = vec![self.security_group.key().clone()];
-        if let RuleSource::Group(group) = &self.source {
-            if group.key() != self.security_group.key() {
-                deps.push(group.key().clone());
-            }
+        if let RuleSource::Group(group) = &self.source
+            && group.key() != self.security_group.key()
+        {
+            deps.push(group.key().clone());
         }
         deps
     }

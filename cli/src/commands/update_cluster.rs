@@ -1,0 +1,196 @@
+//! `berth update cluster`: turn the spec into the desired AWS resources, compare them with what
+//! exists, show the plan, and with `--yes` apply it.
+//!
+//! Without `--yes` nothing changes anywhere. With it, the cluster's lease is held for the whole
+//! apply so that two updates (or an update and a delete) cannot interleave.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use berth_cloudup::{aws::AwsClients, engine};
+use berth_model::{
+    CloudFacts,
+    builders::{BuildContext, BuildFacts, HostedZoneFact},
+    ssh::SshPublicKey,
+};
+use berth_state_store::{ObjectStore, lease::Lease};
+
+use crate::{
+    args::{GlobalArgs, PlanFormat, Target, UpdateClusterArgs},
+    aws_session,
+    commands::store,
+    exit_status::ExitStatus,
+    nodeup_asset, printer, progress, settings,
+    spec_store::SpecStore,
+};
+
+/// How long an update's lease lasts without renewal; it is renewed at a third of this.
+const LEASE_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// Runs `berth update cluster`.
+pub(crate) async fn run(
+    global: &GlobalArgs,
+    args: &UpdateClusterArgs,
+) -> anyhow::Result<ExitStatus> {
+    let name = settings::cluster_name(args.cluster.as_deref(), global)?;
+    let specs = store::open_cluster(global, &name).await?;
+    let desired = desired_graph(&specs).await?;
+
+    if args.target == Target::Terraform {
+        let out = args
+            .out
+            .as_deref()
+            .context("--target terraform needs --out DIR")?;
+        let rendered = berth_cloudup::terraform::render(&desired.graph, &desired.region, &name)?;
+        berth_cloudup::terraform::write(&rendered, out)?;
+        printer::note(&format!(
+            "Wrote {} files for cluster `{name}` to {} ({} resources). Nothing was changed in AWS.",
+            rendered.files.len(),
+            out.display(),
+            desired.graph.len()
+        ));
+        return Ok(ExitStatus::Success);
+    }
+
+    let store = specs.store().clone();
+    let discovery = engine::discover_all(&desired.graph, &desired.clients, &store, &name).await?;
+    let plan = engine::plan(&desired.graph, &discovery);
+    match args.output {
+        PlanFormat::Json => printer::stdout(&format!("{}\n", plan.to_json()?))?,
+        PlanFormat::Text => printer::stdout(&engine::render_preview(&plan))?,
+    }
+    if !args.yes {
+        if plan.has_changes() {
+            printer::note(&format!(
+                "\nMust specify --yes to apply changes: berth update cluster {name} --yes"
+            ));
+            if args.exit_code {
+                return Ok(ExitStatus::ChangesPending);
+            }
+        }
+        return Ok(ExitStatus::Success);
+    }
+    if !plan.has_changes() {
+        return Ok(ExitStatus::Success);
+    }
+    apply(&name, &store, &desired, &plan, args.concurrency).await
+}
+
+/// The graph of everything the cluster should be, and what it took to compute it.
+struct Desired {
+    region: String,
+    clients: AwsClients,
+    graph: berth_model::aws::Graph,
+}
+
+async fn desired_graph(specs: &SpecStore) -> anyhow::Result<Desired> {
+    let cluster = specs.cluster().await?.value;
+    let groups: Vec<_> = specs
+        .instance_groups()
+        .await?
+        .into_iter()
+        .map(|group| group.value)
+        .collect();
+    berth_model::validate(&cluster, &groups)?;
+    let region = aws_session::region_of(&cluster)
+        .context("the cluster has no subnets with a zone, so its region is unknown")?;
+    let clients = AwsClients::new(&aws_session::load(&region).await);
+    let account = berth_cloudup::facts::gather(&clients, &cluster, &groups).await?;
+    let completed = berth_model::complete(
+        &cluster,
+        &groups,
+        &CloudFacts {
+            region: region.clone(),
+            available_zones: account.available_zones.clone(),
+            account_id: None,
+            network_cidr: account.shared_vpc_cidr.clone(),
+            state_store: Some(specs.store().url().to_owned()),
+        },
+    )?;
+    let facts = BuildFacts {
+        region: region.clone(),
+        images: account.images.clone(),
+        ssh_public_key: ssh_public_key(specs).await?,
+        nodeup: nodeup_asset::resolve()?,
+        hosted_zone: account
+            .hosted_zone
+            .clone()
+            .map(|(name, private)| HostedZoneFact { name, private }),
+    };
+    let graph = berth_model::builders::build(&BuildContext {
+        cluster: &completed,
+        facts: &facts,
+    })?;
+    Ok(Desired {
+        region,
+        clients,
+        graph,
+    })
+}
+
+/// The cluster's admin SSH key, if it has one (the first, by fingerprint, if several).
+async fn ssh_public_key(specs: &SpecStore) -> anyhow::Result<Option<SshPublicKey>> {
+    let prefix = specs.keys().ssh_public_keys_prefix();
+    let Some(key) = specs.store().list(&prefix).await?.into_iter().next() else {
+        return Ok(None);
+    };
+    let Some(object) = specs.store().get(&key).await? else {
+        return Ok(None);
+    };
+    Ok(Some(SshPublicKey::parse(
+        &String::from_utf8_lossy(&object.bytes),
+        &key,
+    )?))
+}
+
+async fn apply(
+    name: &str,
+    store: &Arc<dyn ObjectStore>,
+    desired: &Desired,
+    plan: &engine::Plan,
+    concurrency: usize,
+) -> anyhow::Result<ExitStatus> {
+    let holder = format!(
+        "berth update cluster (pid {} on {})",
+        std::process::id(),
+        std::env::var("HOSTNAME").unwrap_or_else(|_| "this host".into())
+    );
+    let mut lease = Lease::acquire(store.clone(), name, &holder, LEASE_TTL).await?;
+    let options = engine::ApplyOptions {
+        concurrency,
+        ..engine::ApplyOptions::default()
+    };
+    let interrupt = options.cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            interrupt.cancel();
+        }
+    });
+    let reporter = progress::ApplyProgress::new(plan);
+    let apply = engine::apply(plan, &desired.clients, store, name, &options, &reporter);
+    tokio::pin!(apply);
+    let mut renew = tokio::time::interval(LEASE_TTL / 3);
+    renew.tick().await;
+    let report = loop {
+        tokio::select! {
+            report = &mut apply => break report,
+            _ = renew.tick() => lease.renew().await?,
+        }
+    };
+    reporter.finish();
+    if report.interrupted == Some(engine::Interruption::AbortHook) {
+        // The test hook simulates a crash: no lease release, no summary, a distinct exit.
+        printer::note(&report.summary());
+        return Ok(ExitStatus::Aborted);
+    }
+    lease.release().await?;
+    printer::note(&report.summary());
+    if report.interrupted.is_some() {
+        anyhow::bail!("interrupted: run `berth update cluster {name} --yes` again to finish");
+    }
+    report
+        .into_error()
+        .with_context(|| format!("update of cluster `{name}` did not finish"))?;
+    printer::note(&format!("Cluster `{name}` is up to date with its spec."));
+    Ok(ExitStatus::Success)
+}

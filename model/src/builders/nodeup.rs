@@ -1,0 +1,135 @@
+//! Fills a [`NodeupConfig`] for one instance group from the completed cluster.
+//!
+//! All inference happens here, so nodeup only reads finished values: role labels and the
+//! control plane's default taint, the cluster DNS address (the tenth address of the service
+//! range, as kops computes it), the API server's name, and for the control plane the members
+//! of each etcd cluster. Assets and CA certificates are filled in by later stages.
+
+use std::{collections::BTreeMap, net::Ipv4Addr};
+
+use ipnet::Ipv4Net;
+
+use super::{BuildContext, BuildError, context::role};
+use crate::{
+    DnsType, InstanceGroup,
+    complete::DEFAULT_CLUSTER_DNS_DOMAIN,
+    nodeup_config::{
+        API_SERVER_FROM_LOAD_BALANCER, KubeletConfig, NODEUP_CONFIG_API_VERSION,
+        NODEUP_CONFIG_KIND, NodeRole, NodeupConfig,
+    },
+};
+
+/// The control plane's taint when its group sets none (kops's default).
+const CONTROL_PLANE_TAINT: &str = "node-role.kubernetes.io/control-plane=:NoSchedule";
+/// Offset of the cluster DNS service in the service range (kops's choice).
+const CLUSTER_DNS_OFFSET: u32 = 10;
+
+/// The nodeup configuration of `group`.
+///
+/// # Errors
+/// [`BuildError`] when a completed field is missing or unusable.
+pub fn nodeup_config(
+    context: &BuildContext,
+    group: &InstanceGroup,
+) -> Result<NodeupConfig, BuildError> {
+    let spec = context.spec();
+    let node_role = role(group);
+    let mut node_labels = group.spec.node_labels.clone();
+    let mut taints = group.spec.taints.clone();
+    match node_role {
+        NodeRole::ControlPlane => {
+            node_labels.insert(
+                "node-role.kubernetes.io/control-plane".to_owned(),
+                String::new(),
+            );
+            node_labels.insert(
+                "node.kubernetes.io/exclude-from-external-load-balancers".to_owned(),
+                String::new(),
+            );
+            let taint_key = CONTROL_PLANE_TAINT.split('=').next().unwrap_or_default();
+            if !taints.iter().any(|taint| taint.starts_with(taint_key)) {
+                taints.push(CONTROL_PLANE_TAINT.to_owned());
+            }
+        }
+        NodeRole::Node => {
+            node_labels.insert("node-role.kubernetes.io/node".to_owned(), String::new());
+        }
+        NodeRole::Bastion => {}
+    }
+    let etcd_members: BTreeMap<String, Vec<String>> = if node_role == NodeRole::ControlPlane {
+        spec.etcd_clusters
+            .iter()
+            .map(|etcd| {
+                (
+                    etcd.name.clone(),
+                    etcd.etcd_members
+                        .iter()
+                        .map(|member| member.name.clone())
+                        .collect(),
+                )
+            })
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
+    let api_server = if context.dns_type() == DnsType::None {
+        API_SERVER_FROM_LOAD_BALANCER.to_owned()
+    } else {
+        spec.master_internal_name
+            .clone()
+            .unwrap_or_else(|| context.qualified("api.internal"))
+    };
+    let kubelet = spec.kubelet.clone().unwrap_or_default();
+    Ok(NodeupConfig {
+        api_version: NODEUP_CONFIG_API_VERSION.to_owned(),
+        kind: NODEUP_CONFIG_KIND.to_owned(),
+        cluster_name: context.name().to_owned(),
+        instance_group: group.metadata.name.clone(),
+        role: node_role,
+        kubernetes_version: spec
+            .kubernetes_version
+            .clone()
+            .ok_or_else(|| super::context::missing("spec.kubernetesVersion"))?,
+        api_server,
+        assets: Vec::new(),
+        ca_certificates: Vec::new(),
+        node_labels,
+        taints,
+        kubelet: KubeletConfig {
+            cluster_dns: cluster_dns(context)?.to_string(),
+            cluster_domain: spec
+                .cluster_dns_domain
+                .clone()
+                .unwrap_or_else(|| DEFAULT_CLUSTER_DNS_DOMAIN.to_owned()),
+            anonymous_auth: kubelet.anonymous_auth.unwrap_or(false),
+            authentication_token_webhook: kubelet.authentication_token_webhook.unwrap_or(true),
+            authorization_mode: kubelet
+                .authorization_mode
+                .unwrap_or_else(|| "Webhook".to_owned()),
+            max_pods: kubelet.max_pods,
+            feature_gates: kubelet.feature_gates,
+        },
+        etcd_members,
+        config_base: context.config_base()?.to_owned(),
+    })
+}
+
+fn cluster_dns(context: &BuildContext) -> Result<Ipv4Addr, BuildError> {
+    const FIELD: &str = "spec.serviceClusterIPRange";
+    let range = context
+        .spec()
+        .service_cluster_ip_range
+        .as_deref()
+        .ok_or_else(|| super::context::missing(FIELD))?;
+    let invalid = |problem: &str| BuildError::InvalidField {
+        field: FIELD.to_owned(),
+        problem: problem.to_owned(),
+    };
+    let net: Ipv4Net = range.parse().map_err(|_| invalid("not an IPv4 CIDR"))?;
+    let address = u32::from(net.network()) + CLUSTER_DNS_OFFSET;
+    let address = Ipv4Addr::from(address);
+    if !net.contains(&address) {
+        return Err(invalid("too small to hold the cluster DNS address"));
+    }
+    Ok(address)
+}
