@@ -11,7 +11,7 @@ pub(crate) enum ExitStatus {
     Unexpected,
     /// `update cluster --exit-code` found changes to apply (and applied nothing).
     ChangesPending,
-    /// Stopped by the `BERTH_ABORT_AFTER_TASKS` test hook, as a crash would.
+    /// Stopped by the `BERTH_ABORT_AFTER_TASKS` test hook, as a crash of the cloud calls would.
     Aborted,
 }
 

@@ -7,7 +7,7 @@ use berth_model::{Cluster, InstanceGroup};
 
 use crate::{
     aws::{AwsClients, aws_error, missing},
-    engine::TaskError,
+    engine::{RetryClass, RetryPolicy, TaskError},
 };
 
 /// What [`gather`] found.
@@ -73,9 +73,34 @@ impl FactsError {
     }
 }
 
+/// How many times fact gathering is tried when its calls fail transiently (throttling, 5xx,
+/// a dropped connection): as the engine's tasks are, with the same jittered backoff.
+const GATHER_ATTEMPTS: u32 = 6;
+
 /// Gathers the facts `cluster` and `instance_groups` need, in at most
-/// 1 + images + (shared VPC ? 1 : 0) + (DNS ? 1 : 0) calls, run concurrently.
+/// 1 + images + (shared VPC ? 1 : 0) + (DNS ? 1 : 0) calls, run concurrently; retried as a
+/// whole on transient failures (the calls are read-only).
 pub async fn gather(
+    clients: &AwsClients,
+    cluster: &Cluster,
+    instance_groups: &[InstanceGroup],
+) -> Result<AccountFacts, FactsError> {
+    let policy = RetryPolicy::default();
+    let mut attempt = 1;
+    loop {
+        match gather_once(clients, cluster, instance_groups).await {
+            Err(FactsError::Lookup { source, .. })
+                if attempt < GATHER_ATTEMPTS && source.retry_class() == RetryClass::Transient =>
+            {
+                tokio::time::sleep(policy.backoff(attempt)).await;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+async fn gather_once(
     clients: &AwsClients,
     cluster: &Cluster,
     instance_groups: &[InstanceGroup],

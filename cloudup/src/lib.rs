@@ -8,6 +8,7 @@
 //! nothing here decides *what* a cluster is made of, only how to make AWS match it.
 
 pub mod aws;
+pub mod delete;
 pub mod engine;
 pub mod facts;
 pub mod terraform;

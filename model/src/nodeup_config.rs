@@ -16,6 +16,9 @@ use crate::{InstanceGroupRole, SerializeError, api::yaml};
 pub const NODEUP_CONFIG_API_VERSION: &str = "berth.dev/v1alpha1";
 /// The `kind` of [`NodeupConfig`].
 pub const NODEUP_CONFIG_KIND: &str = "NodeupConfig";
+/// The etcd version the control plane runs when the cluster spec names none (served by
+/// every supported Kubernetes version's API server).
+pub const DEFAULT_ETCD_VERSION: &str = "3.5.21";
 /// [`NodeupConfig::api_server`] when the API is reached through a load balancer whose
 /// address is only known once it exists (no DNS): nodeup resolves it at boot.
 pub const API_SERVER_FROM_LOAD_BALANCER: &str = "(load balancer)";
@@ -89,6 +92,24 @@ pub struct KubeletConfig {
     pub feature_gates: BTreeMap<String, String>,
 }
 
+/// What only control-plane instances need: the cluster's address ranges and the API's names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ControlPlaneConfig {
+    /// The service range (`spec.serviceClusterIPRange`); its first address is the
+    /// `kubernetes` service.
+    #[serde(rename = "serviceClusterIPRange")]
+    pub service_cluster_ip_range: String,
+    /// The pod range the controller manager allocates node ranges from (`spec.podCIDR`).
+    #[serde(rename = "podCIDR")]
+    pub pod_cidr: String,
+    /// Every name clients use for the API (public and internal), for the serving
+    /// certificate's subject alternative names.
+    pub api_names: Vec<String>,
+    /// The etcd version of both etcd clusters, e.g. `3.5.21`.
+    pub etcd_version: String,
+}
+
 /// The configuration of one instance group's instances.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -126,6 +147,41 @@ pub struct NodeupConfig {
     pub etcd_members: BTreeMap<String, Vec<String>>,
     /// The cluster's `configBase` in the state store.
     pub config_base: String,
+    /// Control-plane settings; present exactly on control-plane groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_plane: Option<ControlPlaneConfig>,
+    /// The token (`<id>.<secret>`) a worker's kubelet presents to request its client
+    /// certificate (TLS bootstrapping); the control plane accepts it. Filled in by the stage
+    /// that owns the cluster's secrets, like [`NodeupConfig::ca_certificates`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap_token: Option<String>,
+}
+
+/// Why a nodeup config could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NodeupConfigError {
+    /// The text is not one YAML document.
+    #[error("invalid yaml: {message}")]
+    Syntax {
+        /// The parser's message.
+        message: String,
+    },
+    /// The document is not a [`NodeupConfig`] of a version this build knows.
+    #[error(
+        "unsupported document `{api_version}` `{kind}`; this nodeup reads `{NODEUP_CONFIG_API_VERSION}` `{NODEUP_CONFIG_KIND}`"
+    )]
+    UnsupportedVersion {
+        /// The document's `apiVersion` (empty when missing).
+        api_version: String,
+        /// The document's `kind` (empty when missing).
+        kind: String,
+    },
+    /// The document does not have the format's shape.
+    #[error("invalid nodeup config: {message}")]
+    Invalid {
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl NodeupConfig {
@@ -135,5 +191,85 @@ impl NodeupConfig {
     /// [`SerializeError`] if it cannot be serialized.
     pub fn to_yaml(&self) -> Result<String, SerializeError> {
         Ok(yaml::to_string(self)?)
+    }
+
+    /// Reads the document, refusing any `apiVersion`/`kind` but this format's.
+    ///
+    /// # Errors
+    /// [`NodeupConfigError`] naming what is wrong.
+    pub fn from_yaml(text: &str) -> Result<Self, NodeupConfigError> {
+        let nodes = yaml::parse_stream(text).map_err(|error| NodeupConfigError::Syntax {
+            message: error.message,
+        })?;
+        let [node] = nodes.as_slice() else {
+            return Err(NodeupConfigError::Syntax {
+                message: format!("expected one document, found {}", nodes.len()),
+            });
+        };
+        let api_version = node.get_str("apiVersion").unwrap_or_default();
+        let kind = node.get_str("kind").unwrap_or_default();
+        if api_version != NODEUP_CONFIG_API_VERSION || kind != NODEUP_CONFIG_KIND {
+            return Err(NodeupConfigError::UnsupportedVersion {
+                api_version: api_version.to_owned(),
+                kind: kind.to_owned(),
+            });
+        }
+        serde_json::from_value(node.to_json()).map_err(|error| NodeupConfigError::Invalid {
+            message: error.to_string(),
+        })
+    }
+}
+
+/// Renders any document nodeup writes (static pod manifests, component configs) as YAML,
+/// through the one module that touches the YAML crate.
+///
+/// # Errors
+/// [`SerializeError`] if it cannot be serialized.
+pub fn render_yaml<T: Serialize>(value: &T) -> Result<String, SerializeError> {
+    Ok(yaml::to_string(value)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> NodeupConfig {
+        NodeupConfig {
+            api_version: NODEUP_CONFIG_API_VERSION.to_owned(),
+            kind: NODEUP_CONFIG_KIND.to_owned(),
+            cluster_name: "dev.example.com".to_owned(),
+            instance_group: "nodes".to_owned(),
+            role: NodeRole::Node,
+            kubernetes_version: "1.32.3".to_owned(),
+            api_server: "api.internal.dev.example.com".to_owned(),
+            assets: Vec::new(),
+            ca_certificates: Vec::new(),
+            node_labels: BTreeMap::new(),
+            taints: Vec::new(),
+            kubelet: KubeletConfig::default(),
+            etcd_members: BTreeMap::new(),
+            config_base: "s3://state/dev.example.com".to_owned(),
+            control_plane: None,
+            bootstrap_token: Some("abcdef.0123456789abcdef".to_owned()),
+        }
+    }
+
+    #[test]
+    fn round_trips_through_yaml() {
+        let config = config();
+        let text = config.to_yaml().unwrap();
+        assert_eq!(NodeupConfig::from_yaml(&text).unwrap(), config);
+    }
+
+    #[test]
+    fn refuses_another_format() {
+        let text = config()
+            .to_yaml()
+            .unwrap()
+            .replace(NODEUP_CONFIG_API_VERSION, "berth.dev/v9");
+        assert!(matches!(
+            NodeupConfig::from_yaml(&text),
+            Err(NodeupConfigError::UnsupportedVersion { .. })
+        ));
     }
 }

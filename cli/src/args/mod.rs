@@ -67,7 +67,7 @@ pub(crate) enum Command {
     Edit(EditArgs),
     /// Make the cloud match the spec.
     Update(UpdateArgs),
-    /// Delete an instance group from the spec.
+    /// Delete a cluster, or an instance group from the spec.
     Delete(DeleteArgs),
     /// Print the JSON Schema of the Cluster and InstanceGroup kinds.
     Schema(SchemaArgs),
@@ -97,6 +97,30 @@ pub(crate) enum DeleteCommand {
     /// Delete an instance group from the cluster spec.
     #[command(visible_aliases = ["ig", "instancegroups"])]
     Instancegroup(DeleteInstanceGroupArgs),
+    /// Delete a cluster: everything it owns in AWS, then its objects in the state store.
+    Cluster(DeleteClusterArgs),
+}
+
+/// `berth delete cluster [NAME] [--yes]`.
+#[derive(Debug, Args)]
+pub(crate) struct DeleteClusterArgs {
+    /// The cluster (default: --name). Needed even when its spec is already gone.
+    pub(crate) cluster: Option<String>,
+    /// Really delete; without this the command only lists what it would delete.
+    #[arg(long, short)]
+    pub(crate) yes: bool,
+    /// How to list the resources.
+    #[arg(short, long, value_enum, default_value_t = ListFormat::Table)]
+    pub(crate) output: ListFormat,
+}
+
+/// Formats of a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ListFormat {
+    /// Aligned columns for people.
+    Table,
+    /// JSON.
+    Json,
 }
 
 /// `berth delete instancegroup NAME`.

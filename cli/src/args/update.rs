@@ -39,7 +39,7 @@ pub(crate) struct UpdateClusterArgs {
     #[arg(long, value_name = "DIR", required_if_eq("target", "terraform"))]
     pub(crate) out: Option<PathBuf>,
     /// How many AWS changes may be in flight at once.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = berth_cloudup::engine::DEFAULT_CONCURRENCY)]
     pub(crate) concurrency: usize,
 }
 

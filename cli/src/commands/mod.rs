@@ -2,6 +2,7 @@
 
 mod create_cluster;
 mod create_from_file;
+mod delete_cluster;
 mod delete_instance_group;
 mod edit;
 mod get;
@@ -52,6 +53,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Edit(edit) => edit::run(global, &edit.command).await,
         Command::Delete(delete) => match delete.command {
             DeleteCommand::Instancegroup(args) => delete_instance_group::run(global, &args).await,
+            DeleteCommand::Cluster(args) => delete_cluster::run(global, &args).await,
         },
         Command::Schema(args) => schema::run(args.kind),
     }

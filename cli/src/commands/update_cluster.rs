@@ -55,9 +55,33 @@ pub(crate) async fn run(
     let store = specs.store().clone();
     let discovery = engine::discover_all(&desired.graph, &desired.clients, &store, &name).await?;
     let plan = engine::plan(&desired.graph, &discovery);
+    let (critical_calls, mut critical_path) =
+        plan.critical_path(berth_model::builders::critical_path_weight);
+    // Unchanged resources on the chain cost nothing: list only what will be called.
+    let changed: std::collections::BTreeSet<_> = plan.changed().map(|change| &change.key).collect();
+    critical_path.retain(|key| changed.contains(key));
     match args.output {
-        PlanFormat::Json => printer::stdout(&format!("{}\n", plan.to_json()?))?,
-        PlanFormat::Text => printer::stdout(&engine::render_preview(&plan))?,
+        PlanFormat::Json => {
+            let mut document: serde_json::Value = serde_json::from_str(&plan.to_json()?)?;
+            document["criticalPath"] = serde_json::json!({
+                "calls": critical_calls,
+                "resources": critical_path.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            });
+            printer::stdout(&format!("{}\n", serde_json::to_string_pretty(&document)?))?;
+        }
+        PlanFormat::Text => {
+            printer::stdout(&engine::render_preview(&plan))?;
+            if plan.has_changes() {
+                printer::stdout(&format!(
+                    "Critical path: {critical_calls} sequential AWS calls ({})\n",
+                    critical_path
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" → ")
+                ))?;
+            }
+        }
     }
     if !args.yes {
         if plan.has_changes() {
@@ -179,7 +203,10 @@ async fn apply(
     };
     reporter.finish();
     if report.interrupted == Some(engine::Interruption::AbortHook) {
-        // The test hook simulates a crash: no lease release, no summary, a distinct exit.
+        // The test hook simulates a crash of the cloud calls (the state a crash leaves in AWS),
+        // not of the process: the lease is released so that the next run, which must converge
+        // from that state, can start at once instead of waiting out the lease's TTL.
+        lease.release().await?;
         printer::note(&report.summary());
         return Ok(ExitStatus::Aborted);
     }

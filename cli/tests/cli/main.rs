@@ -3,7 +3,9 @@
 mod bad_input;
 mod context;
 mod create_cluster;
+mod delete_cluster;
 mod edit;
 mod kops_manifest;
 mod replace_and_delete;
 mod s3_store;
+mod update_cluster;

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use berth_model::aws::{IamInstanceProfile, NodeKey, Resource, Tags};
 
-use super::iam_role::{from_iam_tags, iam_tags};
+use super::iam_role::{from_iam_tags, iam_tags, lookup_all};
 use super::tags::{tags_change, tags_line};
 use super::{aws_error, missing};
 use crate::engine::{
@@ -28,17 +28,19 @@ pub struct ObservedIamInstanceProfile {
 impl Reconcile for IamInstanceProfile {
     type Observed = ObservedIamInstanceProfile;
 
-    /// One GetInstanceProfile per desired profile (IAM has no tag filter).
+    /// One GetInstanceProfile per desired profile, all at once (IAM has no tag filter).
     async fn discover(
         scope: DiscoveryScope<'_, Self>,
     ) -> Result<Vec<ObservedIamInstanceProfile>, TaskError> {
-        let mut observed = Vec::new();
-        for profile in scope.desired {
-            if let Some(found) = get_instance_profile(&scope.clients.iam, &profile.name).await? {
-                observed.push(found);
-            }
-        }
-        Ok(observed)
+        let names = scope
+            .desired
+            .iter()
+            .map(|profile| profile.name.clone())
+            .collect();
+        lookup_all(&scope.clients.iam, names, |iam, name| async move {
+            get_instance_profile(&iam, &name).await
+        })
+        .await
     }
 
     fn find<'o>(

@@ -28,16 +28,14 @@ pub struct ObservedIamRole {
 impl Reconcile for IamRole {
     type Observed = ObservedIamRole;
 
-    /// One GetRole per desired role: IAM cannot filter roles by tag, and ListRoles would page
-    /// through every role of the account (and returns no tags).
+    /// One GetRole per desired role, all at once: IAM cannot filter roles by tag, and
+    /// ListRoles would page through every role of the account (and returns no tags).
     async fn discover(scope: DiscoveryScope<'_, Self>) -> Result<Vec<ObservedIamRole>, TaskError> {
-        let mut observed = Vec::new();
-        for role in scope.desired {
-            if let Some(found) = get_role(&scope.clients.iam, &role.name).await? {
-                observed.push(found);
-            }
-        }
-        Ok(observed)
+        let names = scope.desired.iter().map(|role| role.name.clone()).collect();
+        lookup_all(&scope.clients.iam, names, |iam, name| async move {
+            get_role(&iam, &name).await
+        })
+        .await
     }
 
     fn find<'o>(&self, observed: &'o [ObservedIamRole]) -> Option<&'o ObservedIamRole> {
@@ -165,6 +163,32 @@ fn node_key(role: &IamRole) -> berth_model::aws::NodeKey {
 /// Whether a planned change touches `field`.
 fn changes(change: &Change, field: &str) -> bool {
     change.fields.iter().any(|changed| changed.field == field)
+}
+
+/// Runs `lookup` for every key at once and keeps what exists: IAM reads are one call per
+/// name, and made one after the other they would add a round trip per role to discovery.
+pub(super) async fn lookup_all<Key, Found, Lookup, Call>(
+    iam: &aws_sdk_iam::Client,
+    keys: Vec<Key>,
+    lookup: Lookup,
+) -> Result<Vec<Found>, TaskError>
+where
+    Lookup: Fn(aws_sdk_iam::Client, Key) -> Call,
+    Call: Future<Output = Result<Option<Found>, TaskError>> + Send + 'static,
+    Found: Send + 'static,
+{
+    let mut lookups = tokio::task::JoinSet::new();
+    for key in keys {
+        lookups.spawn(lookup(iam.clone(), key));
+    }
+    let mut found = Vec::new();
+    while let Some(joined) = lookups.join_next().await {
+        let looked_up = joined.map_err(|error| TaskError::Panicked {
+            message: error.to_string(),
+        })?;
+        found.extend(looked_up?);
+    }
+    Ok(found)
 }
 
 /// GetRole; `None` when there is no such role.

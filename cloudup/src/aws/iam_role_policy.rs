@@ -7,7 +7,7 @@ use berth_model::aws::IamRolePolicy;
 use serde_json::Value;
 
 use super::aws_error;
-use super::iam_role::{policy_document_value, pretty_document};
+use super::iam_role::{lookup_all, policy_document_value, pretty_document};
 use crate::engine::{
     Action, ApplyCx, Change, DiscoveryScope, FieldChange, Output, Reconcile, Resolver, TaskError,
 };
@@ -24,34 +24,20 @@ pub struct ObservedIamRolePolicy {
 impl Reconcile for IamRolePolicy {
     type Observed = ObservedIamRolePolicy;
 
-    /// One GetRolePolicy per desired policy (there is no batch read of inline policies). The
-    /// role's name is its key's name: roles are named by their IAM name.
+    /// One GetRolePolicy per desired policy, all at once (there is no batch read of inline
+    /// policies). The role's name is its key's name: roles are named by their IAM name.
     async fn discover(
         scope: DiscoveryScope<'_, Self>,
     ) -> Result<Vec<ObservedIamRolePolicy>, TaskError> {
-        let mut observed = Vec::new();
-        for policy in scope.desired {
-            let role = &policy.role.key().name;
-            let response = scope
-                .clients
-                .iam
-                .get_role_policy()
-                .role_name(role)
-                .policy_name(&policy.name)
-                .send()
-                .await;
-            match response {
-                Ok(found) => observed.push(ObservedIamRolePolicy {
-                    role: found.role_name().to_owned(),
-                    name: found.policy_name().to_owned(),
-                    document: policy_document_value(found.policy_document()),
-                }),
-                // The policy, or its whole role, does not exist yet.
-                Err(error) if error.code() == Some("NoSuchEntity") => {}
-                Err(error) => return Err(aws_error("GetRolePolicy", error)),
-            }
-        }
-        Ok(observed)
+        let keys = scope
+            .desired
+            .iter()
+            .map(|policy| (policy.role.key().name.clone(), policy.name.clone()))
+            .collect();
+        lookup_all(&scope.clients.iam, keys, |iam, (role, name)| async move {
+            get_role_policy(&iam, &role, &name).await
+        })
+        .await
     }
 
     fn find<'o>(&self, observed: &'o [ObservedIamRolePolicy]) -> Option<&'o ObservedIamRolePolicy> {
@@ -119,4 +105,27 @@ async fn put(policy: &IamRolePolicy, cx: &ApplyCx<'_>) -> Result<Output, TaskErr
         .await
         .map_err(|error| aws_error("PutRolePolicy", error))?;
     Ok(Output::id(format!("{role}/{}", policy.name)))
+}
+
+/// GetRolePolicy; `None` when the policy, or its whole role, does not exist yet.
+async fn get_role_policy(
+    iam: &aws_sdk_iam::Client,
+    role: &str,
+    name: &str,
+) -> Result<Option<ObservedIamRolePolicy>, TaskError> {
+    match iam
+        .get_role_policy()
+        .role_name(role)
+        .policy_name(name)
+        .send()
+        .await
+    {
+        Ok(found) => Ok(Some(ObservedIamRolePolicy {
+            role: found.role_name().to_owned(),
+            name: found.policy_name().to_owned(),
+            document: policy_document_value(found.policy_document()),
+        })),
+        Err(error) if error.code() == Some("NoSuchEntity") => Ok(None),
+        Err(error) => Err(aws_error("GetRolePolicy", error)),
+    }
 }

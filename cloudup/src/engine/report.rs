@@ -8,10 +8,14 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Output, RetryPolicy, TaskError};
 
-/// How many tasks may call AWS at once. AWS throttles per account and per action family;
-/// 16 keeps a 100-node cluster's critical path the bottleneck without tripping EC2's
-/// mutating-call bucket (kops runs every ready task of a wave at once, unbounded).
-pub const DEFAULT_CONCURRENCY: usize = 16;
+/// How many tasks may call AWS at once. A private HA cluster is about 100 calls over a
+/// critical path of 7: with 16 slots, the calls divided by the slots (about 6 round trips)
+/// rival the critical path and the apply waits for slots (1.19x the bound at 500 ms per
+/// call, 1.08x with 32; see `docs/performance.md`), so 32 leaves the critical path the
+/// bottleneck. The cluster's EC2 mutating calls (about 80) stay inside EC2's burst bucket
+/// (200) however fast they go, and throttling is retried anyway (kops runs every ready task
+/// of a wave at once, unbounded).
+pub const DEFAULT_CONCURRENCY: usize = 32;
 
 /// The environment variable of the fault suites' crash hook: after this many completed
 /// tasks the executor stops abruptly, as a crash would (see [`Interruption::AbortHook`]).

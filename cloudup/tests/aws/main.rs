@@ -1,6 +1,7 @@
 //! Integration tests of the AWS resource kinds and the engine against the AWS emulator.
 
 mod compute;
+mod delete;
 mod engine;
 mod network;
 mod support;

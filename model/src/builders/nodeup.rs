@@ -14,8 +14,8 @@ use crate::{
     DnsType, InstanceGroup,
     complete::DEFAULT_CLUSTER_DNS_DOMAIN,
     nodeup_config::{
-        API_SERVER_FROM_LOAD_BALANCER, KubeletConfig, NODEUP_CONFIG_API_VERSION,
-        NODEUP_CONFIG_KIND, NodeRole, NodeupConfig,
+        API_SERVER_FROM_LOAD_BALANCER, ControlPlaneConfig, DEFAULT_ETCD_VERSION, KubeletConfig,
+        NODEUP_CONFIG_API_VERSION, NODEUP_CONFIG_KIND, NodeRole, NodeupConfig,
     },
 };
 
@@ -111,6 +111,35 @@ pub fn nodeup_config(
         },
         etcd_members,
         config_base: context.config_base()?.to_owned(),
+        control_plane: (node_role == NodeRole::ControlPlane)
+            .then(|| control_plane(context))
+            .transpose()?,
+        bootstrap_token: None,
+    })
+}
+
+/// The control plane's address ranges, API names and etcd version.
+fn control_plane(context: &BuildContext) -> Result<ControlPlaneConfig, BuildError> {
+    let spec = context.spec();
+    let required = |value: &Option<String>, field: &str| {
+        value.clone().ok_or_else(|| super::context::missing(field))
+    };
+    Ok(ControlPlaneConfig {
+        service_cluster_ip_range: required(
+            &spec.service_cluster_ip_range,
+            "spec.serviceClusterIPRange",
+        )?,
+        pod_cidr: required(&spec.pod_cidr, "spec.podCIDR")?,
+        api_names: [&spec.master_public_name, &spec.master_internal_name]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect(),
+        etcd_version: spec
+            .etcd_clusters
+            .iter()
+            .find_map(|etcd| etcd.version.clone())
+            .unwrap_or_else(|| DEFAULT_ETCD_VERSION.to_owned()),
     })
 }
 

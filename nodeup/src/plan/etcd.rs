@@ -1,0 +1,164 @@
+//! The control plane's etcd clusters (`main` and `events`), one member per control-plane
+//! node, each as a static pod with TLS for clients (the `etcd-clients-ca`) and peers (the
+//! cluster's own `etcd-peers-ca-<cluster>`).
+//!
+//! Ports follow kops (the nodes' security group leaves exactly these closed): `main`
+//! serves clients on 4001 and peers on 2380, `events` on 4002 and 2381. Data lives on the
+//! cluster's EBS volume, found by its `k8s.io/etcd/<cluster>` tag and mounted at
+//! `/mnt/etcd-<cluster>`; mounting is planned but not applied yet.
+
+use std::path::PathBuf;
+
+use berth_model::nodeup_config::{NodeupConfig, render_yaml};
+
+use super::{
+    NodeTask, PlanError, paths,
+    pod::{HostMount, StaticPod, command},
+    rendered,
+};
+use crate::{facts::HostFacts, pki};
+
+/// A cluster's client and peer ports.
+///
+/// # Errors
+/// [`PlanError::InvalidField`] for a cluster other than `main` or `events`.
+pub fn ports(cluster: &str) -> Result<(u16, u16), PlanError> {
+    match cluster {
+        "main" => Ok((4001, 2380)),
+        "events" => Ok((4002, 2381)),
+        other => Err(PlanError::InvalidField {
+            field: "etcdMembers",
+            problem: format!("etcd cluster `{other}` is neither `main` nor `events`"),
+        }),
+    }
+}
+
+/// This node's member of `cluster`.
+///
+/// # Errors
+/// [`PlanError::UnknownEtcdMember`] unless the cluster has exactly one member.
+pub fn member<'a>(config: &'a NodeupConfig, cluster: &str) -> Result<&'a str, PlanError> {
+    let members = config
+        .etcd_members
+        .get(cluster)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    match members {
+        [member] => Ok(member),
+        _ => Err(PlanError::UnknownEtcdMember {
+            cluster: cluster.to_owned(),
+            members: members.len(),
+        }),
+    }
+}
+
+/// A member's DNS name (kops's `etcd-<member>.internal.<cluster>`, with the etcd cluster
+/// in it for clusters other than `main`).
+#[must_use]
+pub fn member_dns_name(config: &NodeupConfig, cluster: &str, member: &str) -> String {
+    let prefix = if cluster == "main" {
+        format!("etcd-{member}")
+    } else {
+        format!("etcd-{cluster}-{member}")
+    };
+    format!("{prefix}.internal.{}", config.cluster_name)
+}
+
+/// The directory an etcd cluster's files live in.
+#[must_use]
+pub fn pki_dir(cluster: &str) -> String {
+    format!("{}/etcd-{cluster}", paths::PKI_DIR)
+}
+
+/// The etcd client URL the API server uses for `cluster`.
+///
+/// # Errors
+/// [`PlanError::InvalidField`] for an unknown cluster.
+pub fn local_client_url(cluster: &str) -> Result<String, PlanError> {
+    let (client, _) = ports(cluster)?;
+    Ok(format!("https://127.0.0.1:{client}"))
+}
+
+/// Adds each etcd cluster's volume, CA certificates and static pod.
+pub(crate) fn tasks(
+    config: &NodeupConfig,
+    facts: &HostFacts,
+    version: &str,
+    tasks: &mut Vec<NodeTask>,
+) -> Result<(), PlanError> {
+    let ip = facts.identity.internal_ip;
+    for cluster in config.etcd_members.keys() {
+        let (client_port, peer_port) = ports(cluster)?;
+        let member = member(config, cluster)?;
+        let mount_point = format!("/mnt/etcd-{cluster}");
+        tasks.push(NodeTask::EtcdVolume {
+            cluster: cluster.clone(),
+            tag: format!("k8s.io/etcd/{cluster}"),
+            mount_point: PathBuf::from(&mount_point),
+        });
+        tasks.push(NodeTask::directory(&mount_point, 0o700));
+        let dir = pki_dir(cluster);
+        tasks.push(NodeTask::directory(&dir, 0o755));
+        tasks.push(NodeTask::file(
+            &format!("{dir}/ca-clients.crt"),
+            facts.pki.certificate(pki::ETCD_CLIENTS_CA)?.to_owned(),
+            0o644,
+        ));
+        tasks.push(NodeTask::file(
+            &format!("{dir}/ca-peers.crt"),
+            facts
+                .pki
+                .certificate(&pki::etcd_peers_ca(cluster))?
+                .to_owned(),
+            0o644,
+        ));
+        let name = format!("etcd-{cluster}");
+        let flags = [
+            ("name", format!("etcd-{cluster}-{member}")),
+            ("data-dir", format!("{mount_point}/data")),
+            (
+                "listen-client-urls",
+                format!("https://0.0.0.0:{client_port}"),
+            ),
+            (
+                "advertise-client-urls",
+                format!("https://{ip}:{client_port}"),
+            ),
+            ("listen-peer-urls", format!("https://0.0.0.0:{peer_port}")),
+            (
+                "initial-advertise-peer-urls",
+                format!("https://{ip}:{peer_port}"),
+            ),
+            (
+                "initial-cluster",
+                format!("etcd-{cluster}-{member}=https://{ip}:{peer_port}"),
+            ),
+            ("initial-cluster-state", "new".to_owned()),
+            ("initial-cluster-token", format!("etcd-cluster-{cluster}")),
+            ("client-cert-auth", "true".to_owned()),
+            ("trusted-ca-file", format!("{dir}/ca-clients.crt")),
+            ("cert-file", format!("{dir}/server.crt")),
+            ("key-file", format!("{dir}/server.key")),
+            ("peer-client-cert-auth", "true".to_owned()),
+            ("peer-trusted-ca-file", format!("{dir}/ca-peers.crt")),
+            ("peer-cert-file", format!("{dir}/peer.crt")),
+            ("peer-key-file", format!("{dir}/peer.key")),
+        ];
+        let pod = StaticPod::new(
+            &name,
+            format!("registry.k8s.io/etcd:{version}-0"),
+            command("etcd", &flags),
+            "200m",
+            &[HostMount {
+                name: "pki",
+                path: paths::PKI_DIR,
+                read_only: true,
+            }],
+            vec![("data".to_owned(), mount_point.clone())],
+        );
+        let path = format!("{}/{name}.yaml", paths::MANIFESTS_DIR);
+        let text = rendered(&path, render_yaml(&pod))?;
+        tasks.push(NodeTask::file(&path, text, 0o600));
+    }
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! nodeup's integration tests: the planned file tree per role (snapshots) and the real
+//! binary run end to end against a `file://` store into a temporary root.
+
+mod end_to_end;
+mod fixtures;
+mod plan;

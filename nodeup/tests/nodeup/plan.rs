@@ -1,0 +1,153 @@
+//! The whole planned tree of a control-plane node and of a worker node, snapshotted.
+//!
+//! Key material is random, so PEM blocks and certificate records are shown redacted with
+//! their kind; everything else is shown in full.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use berth_model::nodeup_config::{Asset, NodeupConfig};
+use berth_nodeup::{
+    HostFacts, LocalHost, NodeTask,
+    facts::Identity,
+    pki,
+    plan::{Contents, plan},
+    testing::RecordingServiceManager,
+};
+use time::OffsetDateTime;
+
+use crate::fixtures::{self, CONTROL_PLANE_GROUP, NODE_GROUP};
+
+fn identity() -> Identity {
+    Identity {
+        hostname: "ip-172-20-32-10.ec2.internal".to_owned(),
+        internal_ip: IpAddr::V4(Ipv4Addr::new(172, 20, 32, 10)),
+    }
+}
+
+fn with_assets(mut config: NodeupConfig) -> NodeupConfig {
+    let asset = |name: &str, file: &str, digit: char| Asset {
+        name: name.to_owned(),
+        urls: vec![format!("https://dl.example.com/{file}")],
+        sha256: digit.to_string().repeat(64),
+    };
+    config.assets = vec![
+        asset("kubelet", "kubelet", '1'),
+        asset("kubectl", "kubectl", '2'),
+        asset("containerd", "containerd-1.7.27-linux-amd64.tar.gz", '3'),
+        asset("runc", "runc.amd64", '4'),
+        asset("cni-plugins", "cni-plugins-linux-amd64-v1.6.2.tgz", '5'),
+    ];
+    config
+}
+
+fn planned(group: &str) -> Vec<NodeTask> {
+    let config = with_assets(
+        fixtures::configs("s3://berth-state/dev.example.com")
+            .remove(group)
+            .unwrap(),
+    );
+    let root = tempfile::tempdir().unwrap();
+    let host = LocalHost::new(
+        root.path().to_owned(),
+        Box::new(RecordingServiceManager::new()),
+    );
+    let keypairs = fixtures::keypairs();
+    let control_plane = config.control_plane.is_some();
+    let mut cas = fixtures::cas(&keypairs, control_plane);
+    let needed: Vec<String> = pki::cas_needed(&config)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    cas.retain(|name, _| needed.contains(name));
+    let requests = pki::requests(&config, &identity()).unwrap();
+    let node_pki = pki::prepare(cas, requests, &host, OffsetDateTime::now_utc()).unwrap();
+    let facts = HostFacts {
+        identity: identity(),
+        pki: node_pki,
+    };
+    plan(&config, &facts).unwrap()
+}
+
+/// Every task in order, with file and unit contents (PEM and records redacted).
+fn tree(tasks: &[NodeTask]) -> String {
+    let mut out = String::new();
+    for task in tasks {
+        // Sizes are left out: PEM lengths vary with the random keys.
+        let header = match task {
+            NodeTask::File {
+                path,
+                contents: Contents::Text(_),
+                mode,
+            } => format!("file {} {mode:04o}", path.display()),
+            NodeTask::SystemdUnit { name, .. } => format!("unit {name}"),
+            _ => task.to_string(),
+        };
+        out.push_str(&format!("== [{:?}] {header}\n", task.phase()));
+        let text = match task {
+            NodeTask::File {
+                contents: Contents::Text(text),
+                path,
+                ..
+            } => {
+                if text.contains("-----BEGIN") {
+                    let kinds: Vec<&str> = text
+                        .lines()
+                        .filter_map(|line| line.strip_prefix("-----BEGIN "))
+                        .collect();
+                    format!("<redacted PEM: {}>\n", kinds.join(", "))
+                } else if path.starts_with("/var/lib/nodeup/pki") {
+                    "<redacted certificate record>\n".to_owned()
+                } else {
+                    text.clone()
+                }
+            }
+            NodeTask::SystemdUnit { contents, .. } => contents.clone(),
+            _ => continue,
+        };
+        for line in text.lines() {
+            out.push_str("    ");
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn control_plane_tree() {
+    let tasks = planned(CONTROL_PLANE_GROUP);
+    insta::assert_snapshot!(tree(&tasks));
+}
+
+#[test]
+fn worker_tree() {
+    let tasks = planned(NODE_GROUP);
+    insta::assert_snapshot!(tree(&tasks));
+}
+
+#[test]
+fn worker_plan_holds_no_private_key() {
+    for task in planned(NODE_GROUP) {
+        if let NodeTask::File {
+            contents: Contents::Text(text),
+            path,
+            ..
+        } = &task
+        {
+            assert!(
+                !text.contains("PRIVATE KEY"),
+                "{} holds a private key",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn phases_are_in_order() {
+    let tasks = planned(CONTROL_PLANE_GROUP);
+    let phases: Vec<_> = tasks.iter().map(NodeTask::phase).collect();
+    let mut sorted = phases.clone();
+    sorted.sort();
+    assert_eq!(phases, sorted);
+}
