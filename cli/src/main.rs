@@ -11,6 +11,7 @@ mod env_vars;
 mod error;
 mod exit_status;
 mod nodeup_asset;
+mod operation_lease;
 mod printer;
 mod progress;
 #[cfg(test)]

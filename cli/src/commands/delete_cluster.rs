@@ -28,12 +28,9 @@ use crate::{
     aws_session,
     commands::store,
     exit_status::ExitStatus,
-    printer, settings,
+    operation_lease, printer, settings,
     spec_store::SpecStore,
 };
-
-/// How long the delete's lease lasts without renewal; it is renewed at a third of this.
-const LEASE_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// How many delete-and-rediscover rounds run before giving up on a cloud that keeps
 /// showing new resources (an autoscaling group launching while it is deleted).
@@ -69,12 +66,9 @@ pub(crate) async fn run(
         printer::note(&format!("Nothing to delete for cluster `{name}`."));
         return Ok(ExitStatus::Success);
     }
-    let holder = format!(
-        "berth delete cluster (pid {} on {})",
-        std::process::id(),
-        std::env::var("HOSTNAME").unwrap_or_else(|_| "this host".into())
-    );
-    let mut lease = Lease::acquire(store.clone(), &name, &holder, LEASE_TTL).await?;
+    let holder = operation_lease::holder("delete cluster");
+    let mut lease =
+        Lease::acquire(store.clone(), &name, &holder, operation_lease::LEASE_TTL).await?;
     let options = engine::ApplyOptions {
         retry,
         ..engine::ApplyOptions::default()
@@ -127,7 +121,7 @@ async fn delete_until_clean(
         let report = {
             let deletion = delete::delete(clients, &inventory, options, &reporter);
             tokio::pin!(deletion);
-            let mut renew = tokio::time::interval(LEASE_TTL / 3);
+            let mut renew = tokio::time::interval(operation_lease::LEASE_RENEWAL);
             renew.tick().await;
             loop {
                 tokio::select! {

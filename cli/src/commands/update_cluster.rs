@@ -4,7 +4,7 @@
 //! Without `--yes` nothing changes anywhere. With it, the cluster's lease is held for the whole
 //! apply so that two updates (or an update and a delete) cannot interleave.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use berth_cloudup::{aws::AwsClients, engine};
@@ -20,12 +20,9 @@ use crate::{
     aws_session,
     commands::store,
     exit_status::ExitStatus,
-    nodeup_asset, printer, progress, settings,
+    nodeup_asset, operation_lease, printer, progress, settings,
     spec_store::SpecStore,
 };
-
-/// How long an update's lease lasts without renewal; it is renewed at a third of this.
-const LEASE_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// Runs `berth update cluster`.
 pub(crate) async fn run(
@@ -174,12 +171,9 @@ async fn apply(
     plan: &engine::Plan,
     concurrency: usize,
 ) -> anyhow::Result<ExitStatus> {
-    let holder = format!(
-        "berth update cluster (pid {} on {})",
-        std::process::id(),
-        std::env::var("HOSTNAME").unwrap_or_else(|_| "this host".into())
-    );
-    let mut lease = Lease::acquire(store.clone(), name, &holder, LEASE_TTL).await?;
+    let holder = operation_lease::holder("update cluster");
+    let mut lease =
+        Lease::acquire(store.clone(), name, &holder, operation_lease::LEASE_TTL).await?;
     let options = engine::ApplyOptions {
         concurrency,
         ..engine::ApplyOptions::default()
@@ -193,7 +187,7 @@ async fn apply(
     let reporter = progress::ApplyProgress::new(plan);
     let apply = engine::apply(plan, &desired.clients, store, name, &options, &reporter);
     tokio::pin!(apply);
-    let mut renew = tokio::time::interval(LEASE_TTL / 3);
+    let mut renew = tokio::time::interval(operation_lease::LEASE_RENEWAL);
     renew.tick().await;
     let report = loop {
         tokio::select! {

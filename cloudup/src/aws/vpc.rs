@@ -179,6 +179,7 @@ impl Reconcile for Vpc {
         } else {
             None
         };
+        let adopted = existing.is_some();
         let id = match existing {
             Some(id) => id,
             None => {
@@ -201,8 +202,13 @@ impl Reconcile for Vpc {
                     .to_owned()
             }
         };
-        // Support first: AWS refuses DNS hostnames in a VPC without DNS support.
-        set_dns_attribute(cx, &id, DnsAttribute::Support).await?;
+        // A new VPC has DNS support on already (an AWS default), so only host names need a
+        // call: one round trip less at the root of every dependency chain. A VPC adopted from
+        // an earlier attempt may be in any state: support first, since AWS refuses DNS host
+        // names in a VPC without DNS support.
+        if adopted {
+            set_dns_attribute(cx, &id, DnsAttribute::Support).await?;
+        }
         set_dns_attribute(cx, &id, DnsAttribute::Hostnames).await?;
         Ok(Output::id(id).with("cidr", &self.cidr))
     }

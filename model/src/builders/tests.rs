@@ -224,14 +224,14 @@ fn critical_path_of_the_private_cluster_is_vpc_subnet_nat_route() {
     let graph = private(false, false);
     let (total, path) = graph.critical_path(critical_path_weight);
     let path: Vec<String> = path.iter().map(NodeKey::to_string).collect();
-    assert_eq!(total, 7, "{path:?}");
+    assert_eq!(total, 6, "{path:?}");
     assert_eq!(
         path.first().map(String::as_str),
         Some("Vpc/prod.example.com")
     );
     assert_eq!(path.len(), 4, "{path:?}");
     let (public_total, _) = public().critical_path(critical_path_weight);
-    assert_eq!(public_total, 7);
+    assert_eq!(public_total, 6);
 }
 
 #[test]
@@ -404,7 +404,7 @@ fn a_shared_vpc_and_subnet_are_only_looked_up_and_tagged_shared() {
         assert_eq!(count(&graph, kind), 0, "{kind}");
     }
     let (total, _) = graph.critical_path(critical_path_weight);
-    assert!(total < 7, "{total}");
+    assert!(total < 6, "{total}");
 }
 
 #[test]

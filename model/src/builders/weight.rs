@@ -7,7 +7,7 @@ use crate::aws::AnyResource;
 /// The number of sequential AWS calls needed to create `resource`.
 ///
 /// Counted from the calls the engine makes that must wait for each other: e.g. a VPC is a
-/// create plus two attribute calls (DNS support, DNS host names), a NAT gateway a create plus
+/// create plus one attribute call (DNS host names; DNS support is on by default), a NAT gateway a create plus
 /// a wait until it is available, an instance profile a create plus adding its role. Shared
 /// resources are only looked up (a VPC: nothing to create) or tagged (a subnet: one call).
 #[must_use]
@@ -17,7 +17,7 @@ pub fn critical_path_weight(resource: &AnyResource) -> u64 {
             if vpc.shared_id.is_some() {
                 0
             } else {
-                3
+                2
             }
         }
         // Create, then associate with the VPC; create, then attach.
