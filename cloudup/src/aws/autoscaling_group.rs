@@ -114,12 +114,7 @@ impl Reconcile for AutoscalingGroup {
             self.max_instance_lifetime.unwrap_or(0).to_string(),
         );
         fields.extend(tags_change(&observed.tags, &self.tags));
-        let action = if fields.is_empty() {
-            Action::Unchanged
-        } else {
-            Action::Update
-        };
-        (action, fields)
+        Action::updating(fields)
     }
 
     fn describe_create(&self, deps: &Resolver) -> Vec<FieldChange> {
@@ -184,7 +179,6 @@ impl Reconcile for AutoscalingGroup {
         cx: &ApplyCx<'_>,
     ) -> Result<Output, TaskError> {
         let autoscaling = &cx.clients.autoscaling;
-        let touches = |field: &str| change.fields.iter().any(|changed| changed.field == field);
         let group_fields = [
             "launch_template",
             "launch_template_version",
@@ -193,7 +187,7 @@ impl Reconcile for AutoscalingGroup {
             "subnets",
             "max_instance_lifetime",
         ];
-        if group_fields.into_iter().any(touches) {
+        if group_fields.into_iter().any(|field| change.changes(field)) {
             // Only move the desired capacity when the new bounds leave it outside.
             let desired = observed
                 .desired_capacity
@@ -211,7 +205,7 @@ impl Reconcile for AutoscalingGroup {
                 .await
                 .map_err(|error| aws_error("UpdateAutoScalingGroup", error))?;
         }
-        if touches("target_groups") {
+        if change.changes("target_groups") {
             let desired: BTreeSet<String> = resolved_ids(&self.target_groups, cx.deps)?
                 .into_iter()
                 .collect();
@@ -243,7 +237,7 @@ impl Reconcile for AutoscalingGroup {
                     .map_err(|error| aws_error("DetachLoadBalancerTargetGroups", error))?;
             }
         }
-        if touches("tags") {
+        if change.changes("tags") {
             autoscaling
                 .create_or_update_tags()
                 .set_tags(Some(autoscaling_tags(&self.name, &self.tags)))

@@ -120,14 +120,7 @@ impl Reconcile for DhcpOptions {
             fields.push(FieldChange::new("vpc", observed.vpc_ids.join(", "), vpc_id));
         }
         fields.extend(tags::tags_change(&observed.tags, &desired_tags(self)));
-        (
-            if fields.is_empty() {
-                Action::Unchanged
-            } else {
-                Action::Update
-            },
-            fields,
-        )
+        Action::updating(fields)
     }
 
     fn describe_create(&self, deps: &Resolver) -> Vec<FieldChange> {
@@ -188,18 +181,11 @@ impl Reconcile for DhcpOptions {
         change: &Change,
         cx: &ApplyCx<'_>,
     ) -> Result<Output, TaskError> {
-        if let Action::Replace { reason } = &change.action {
-            return Err(TaskError::Refused {
-                message: format!("DHCP options `{}`: {reason}", self.name),
-            });
-        }
-        let changes = |field: &str| change.fields.iter().any(|change| change.field == field);
-        if changes("vpc") {
+        change.refuse_replace("DHCP options", &self.name)?;
+        if change.changes("vpc") {
             associate(cx, &observed.id, cx.deps.id(&self.vpc)?).await?;
         }
-        if changes("tags") {
-            tags::ec2_create_tags(cx.clients, &observed.id, &desired_tags(self)).await?;
-        }
+        tags::ec2_update_tags(cx.clients, change, &observed.id, &desired_tags(self)).await?;
         Ok(Self::output(observed))
     }
 }
@@ -234,8 +220,10 @@ async fn lookup(options: &DhcpOptions, cx: &ApplyCx<'_>) -> Result<Option<String
         .clients
         .ec2
         .describe_dhcp_options()
-        .filters(tags::ec2_cluster_filter(cx.cluster))
-        .filters(tags::ec2_tag_filter("Name", &options.name))
+        .set_filters(Some(tags::ec2_owned_name_filters(
+            cx.cluster,
+            &options.name,
+        )))
         .send()
         .await
         .map_err(|error| aws_error("DescribeDhcpOptions", error))?;

@@ -80,12 +80,7 @@ impl Reconcile for DnsRecord {
         if observed_zone != zone_id {
             fields.push(FieldChange::new("alias_zone_id", observed_zone, zone_id));
         }
-        let action = if fields.is_empty() {
-            Action::Unchanged
-        } else {
-            Action::Update
-        };
-        (action, fields)
+        Action::updating(fields)
     }
 
     fn describe_create(&self, deps: &Resolver) -> Vec<FieldChange> {

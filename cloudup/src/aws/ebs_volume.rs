@@ -10,7 +10,7 @@ use aws_sdk_ec2::types::{Filter, ResourceType, VolumeState, VolumeType};
 use berth_model::aws::{EbsVolume, Tags};
 
 use super::tags::{
-    ec2_cluster_filter, ec2_create_tags, ec2_named_tags, ec2_tag_specification, from_ec2_tags,
+    ec2_cluster_filter, ec2_named_tags, ec2_tag_specification, ec2_update_tags, from_ec2_tags,
     tags_change, tags_line,
 };
 use super::{aws_error, missing};
@@ -99,10 +99,8 @@ impl Reconcile for EbsVolume {
             Action::Replace {
                 reason: replace_reasons.join("; "),
             }
-        } else if fields.is_empty() {
-            Action::Unchanged
         } else {
-            Action::Update
+            Action::update_if_any(&fields)
         };
         (action, fields)
     }
@@ -157,10 +155,9 @@ impl Reconcile for EbsVolume {
         change: &Change,
         cx: &ApplyCx<'_>,
     ) -> Result<Output, TaskError> {
-        let touches = |field: &str| change.fields.iter().any(|changed| changed.field == field);
         if ["size", "volume_type", "iops", "throughput"]
             .into_iter()
-            .any(touches)
+            .any(|field| change.changes(field))
         {
             cx.clients
                 .ec2
@@ -174,9 +171,7 @@ impl Reconcile for EbsVolume {
                 .await
                 .map_err(|error| aws_error("ModifyVolume", error))?;
         }
-        if touches("tags") {
-            ec2_create_tags(cx.clients, &observed.id, &volume_tags(self)).await?;
-        }
+        ec2_update_tags(cx.clients, change, &observed.id, &volume_tags(self)).await?;
         Ok(Self::output(observed))
     }
 }

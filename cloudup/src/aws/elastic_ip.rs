@@ -48,14 +48,7 @@ impl Reconcile for ElasticIp {
         let fields: Vec<FieldChange> = tags::tags_change(&observed.tags, &desired_tags(self))
             .into_iter()
             .collect();
-        (
-            if fields.is_empty() {
-                Action::Unchanged
-            } else {
-                Action::Update
-            },
-            fields,
-        )
+        Action::updating(fields)
     }
 
     fn describe_create(&self, _deps: &Resolver) -> Vec<FieldChange> {
@@ -99,14 +92,14 @@ impl Reconcile for ElasticIp {
         change: &Change,
         cx: &ApplyCx<'_>,
     ) -> Result<Output, TaskError> {
-        if let Action::Replace { reason } = &change.action {
-            return Err(TaskError::Refused {
-                message: format!("Elastic IP `{}`: {reason}", self.name),
-            });
-        }
-        if change.fields.iter().any(|field| field.field == "tags") {
-            tags::ec2_create_tags(cx.clients, &observed.allocation_id, &desired_tags(self)).await?;
-        }
+        change.refuse_replace("Elastic IP", &self.name)?;
+        tags::ec2_update_tags(
+            cx.clients,
+            change,
+            &observed.allocation_id,
+            &desired_tags(self),
+        )
+        .await?;
         Ok(Self::output(observed))
     }
 }

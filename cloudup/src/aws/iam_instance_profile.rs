@@ -69,12 +69,7 @@ impl Reconcile for IamInstanceProfile {
             ));
         }
         fields.extend(tags_change(&observed.tags, &self.tags));
-        let action = if fields.is_empty() {
-            Action::Unchanged
-        } else {
-            Action::Update
-        };
-        (action, fields)
+        Action::updating(fields)
     }
 
     fn describe_create(&self, deps: &Resolver) -> Vec<FieldChange> {
@@ -124,8 +119,7 @@ impl Reconcile for IamInstanceProfile {
         cx: &ApplyCx<'_>,
     ) -> Result<Output, TaskError> {
         let iam = &cx.clients.iam;
-        let touches = |field: &str| change.fields.iter().any(|changed| changed.field == field);
-        if touches("role") {
+        if change.changes("role") {
             let desired_role = cx.deps.id(&self.role)?;
             // A profile holds at most one role: make room before adding the right one.
             for role in observed.roles.iter().filter(|role| *role != desired_role) {
@@ -140,7 +134,7 @@ impl Reconcile for IamInstanceProfile {
                 add_role(self, cx).await?;
             }
         }
-        if touches("tags") {
+        if change.changes("tags") {
             iam.tag_instance_profile()
                 .instance_profile_name(&self.name)
                 .set_tags(Some(iam_tags(&self.tags)?))

@@ -57,12 +57,7 @@ impl Reconcile for IamRole {
             ));
         }
         fields.extend(tags_change(&observed.tags, &self.tags));
-        let action = if fields.is_empty() {
-            Action::Unchanged
-        } else {
-            Action::Update
-        };
-        (action, fields)
+        Action::updating(fields)
     }
 
     fn describe_create(&self, _deps: &Resolver) -> Vec<FieldChange> {
@@ -116,7 +111,7 @@ impl Reconcile for IamRole {
         cx: &ApplyCx<'_>,
     ) -> Result<Output, TaskError> {
         let iam = &cx.clients.iam;
-        if changes(change, "assume_role_policy") {
+        if change.changes("assume_role_policy") {
             iam.update_assume_role_policy()
                 .role_name(&self.name)
                 .policy_document(&self.assume_role_policy)
@@ -124,7 +119,7 @@ impl Reconcile for IamRole {
                 .await
                 .map_err(|error| aws_error("UpdateAssumeRolePolicy", error))?;
         }
-        if changes(change, "tags") {
+        if change.changes("tags") {
             iam.tag_role()
                 .role_name(&self.name)
                 .set_tags(Some(iam_tags(&self.tags)?))
@@ -158,11 +153,6 @@ async fn adopt(
 
 fn node_key(role: &IamRole) -> berth_model::aws::NodeKey {
     berth_model::aws::NodeKey::new(IamRole::KIND, &role.name)
-}
-
-/// Whether a planned change touches `field`.
-fn changes(change: &Change, field: &str) -> bool {
-    change.fields.iter().any(|changed| changed.field == field)
 }
 
 /// Runs `lookup` for every key at once and keeps what exists: IAM reads are one call per

@@ -80,14 +80,7 @@ impl Reconcile for InternetGateway {
             fields.push(FieldChange::new("vpc", "", vpc_id));
         }
         fields.extend(tags::tags_change(&observed.tags, &desired_tags(self)));
-        (
-            if fields.is_empty() {
-                Action::Unchanged
-            } else {
-                Action::Update
-            },
-            fields,
-        )
+        Action::updating(fields)
     }
 
     fn describe_create(&self, deps: &Resolver) -> Vec<FieldChange> {
@@ -147,18 +140,11 @@ impl Reconcile for InternetGateway {
         change: &Change,
         cx: &ApplyCx<'_>,
     ) -> Result<Output, TaskError> {
-        if let Action::Replace { reason } = &change.action {
-            return Err(TaskError::Refused {
-                message: format!("internet gateway `{}`: {reason}", self.name),
-            });
-        }
-        let changes = |field: &str| change.fields.iter().any(|change| change.field == field);
-        if changes("vpc") && observed.vpc_id.is_none() {
+        change.refuse_replace("internet gateway", &self.name)?;
+        if change.changes("vpc") && observed.vpc_id.is_none() {
             attach(cx, &observed.id, cx.deps.id(&self.vpc)?).await?;
         }
-        if changes("tags") {
-            tags::ec2_create_tags(cx.clients, &observed.id, &desired_tags(self)).await?;
-        }
+        tags::ec2_update_tags(cx.clients, change, &observed.id, &desired_tags(self)).await?;
         Ok(Self::output(observed))
     }
 }
@@ -188,8 +174,10 @@ async fn lookup(
         .clients
         .ec2
         .describe_internet_gateways()
-        .filters(tags::ec2_cluster_filter(cx.cluster))
-        .filters(tags::ec2_tag_filter("Name", &gateway.name))
+        .set_filters(Some(tags::ec2_owned_name_filters(
+            cx.cluster,
+            &gateway.name,
+        )))
         .send()
         .await
         .map_err(|error| aws_error("DescribeInternetGateways", error))?;

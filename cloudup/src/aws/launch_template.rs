@@ -167,12 +167,7 @@ impl Reconcile for LaunchTemplate {
                 observed.latest_version,
             ));
         }
-        let action = if fields.is_empty() {
-            Action::Unchanged
-        } else {
-            Action::Update
-        };
-        (action, fields)
+        Action::updating(fields)
     }
 
     fn describe_create(&self, deps: &Resolver) -> Vec<FieldChange> {

@@ -72,12 +72,7 @@ impl Reconcile for Listener {
                 ProtocolEnum::Tcp.as_str(),
             ));
         }
-        let action = if fields.is_empty() {
-            Action::Unchanged
-        } else {
-            Action::Update
-        };
-        (action, fields)
+        Action::updating(fields)
     }
 
     fn describe_create(&self, deps: &Resolver) -> Vec<FieldChange> {

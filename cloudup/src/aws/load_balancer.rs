@@ -4,24 +4,21 @@
 //! created without any; subnets, the groups of an NLB that has some, and tags change in
 //! place. Its output carries `dns_name` and `zone_id` for the DNS alias.
 //!
-//! Also owns the ELBv2 helpers the target group and listener share: tag conversion,
-//! DescribeTags, and describing load balancers by name.
+//! Also owns the ELBv2 helper the listener shares: describing load balancers by name.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata;
 use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerSchemeEnum, LoadBalancerTypeEnum};
 use berth_model::aws::{LoadBalancer, Tags};
 
+use super::elb_tags::{add_tags, elb_tags, fill_tags};
 use super::tags::{tags_change, tags_line};
 use super::{aws_error, missing};
 use crate::engine::{
     Action, ApplyCx, Change, DiscoveryScope, FieldChange, Output, Reconcile, Resolver, TaskError,
 };
-
-/// How many ARNs DescribeTags accepts at once.
-const DESCRIBE_TAGS_BATCH: usize = 20;
 
 /// A load balancer as ELBv2 reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,11 +49,10 @@ impl Reconcile for LoadBalancer {
             .collect();
         let elb = &scope.clients.elb;
         let mut found = describe_load_balancers(elb, &names).await?;
-        let arns: Vec<String> = found.iter().map(|balancer| balancer.arn.clone()).collect();
-        let mut tags = describe_tags(elb, &arns).await?;
-        for balancer in &mut found {
-            balancer.tags = tags.remove(&balancer.arn).unwrap_or_default();
-        }
+        fill_tags(elb, &mut found, |balancer| {
+            (&balancer.arn, &mut balancer.tags)
+        })
+        .await?;
         Ok(found)
     }
 
@@ -119,10 +115,8 @@ impl Reconcile for LoadBalancer {
             Action::Replace {
                 reason: replace_reasons.join("; "),
             }
-        } else if fields.is_empty() {
-            Action::Unchanged
         } else {
-            Action::Update
+            Action::update_if_any(&fields)
         };
         (action, fields)
     }
@@ -195,8 +189,7 @@ impl Reconcile for LoadBalancer {
         cx: &ApplyCx<'_>,
     ) -> Result<Output, TaskError> {
         let elb = &cx.clients.elb;
-        let touches = |field: &str| change.fields.iter().any(|changed| changed.field == field);
-        if touches("subnets") {
+        if change.changes("subnets") {
             let subnets = self
                 .subnets
                 .iter()
@@ -209,7 +202,7 @@ impl Reconcile for LoadBalancer {
                 .await
                 .map_err(|error| aws_error("SetSubnets", error))?;
         }
-        if touches("security_groups") {
+        if change.changes("security_groups") {
             let groups = self
                 .security_groups
                 .iter()
@@ -222,7 +215,7 @@ impl Reconcile for LoadBalancer {
                 .await
                 .map_err(|error| aws_error("SetSecurityGroups", error))?;
         }
-        if touches("tags") {
+        if change.changes("tags") {
             add_tags(elb, &observed.arn, &self.tags).await?;
         }
         Ok(Self::output(observed))
@@ -306,66 +299,6 @@ fn observe(
             .to_owned(),
         tags: Tags::new(),
     })
-}
-
-/// ELBv2 tags.
-pub(super) fn elb_tags(tags: &Tags) -> Vec<aws_sdk_elasticloadbalancingv2::types::Tag> {
-    tags.iter()
-        .map(|(key, value)| {
-            aws_sdk_elasticloadbalancingv2::types::Tag::builder()
-                .key(key)
-                .value(value)
-                .build()
-        })
-        .collect()
-}
-
-/// The tags of each of `arns` (load balancers or target groups), in batches of 20.
-pub(super) async fn describe_tags(
-    elb: &aws_sdk_elasticloadbalancingv2::Client,
-    arns: &[String],
-) -> Result<BTreeMap<String, Tags>, TaskError> {
-    let mut tags = BTreeMap::new();
-    for batch in arns.chunks(DESCRIBE_TAGS_BATCH) {
-        let response = elb
-            .describe_tags()
-            .set_resource_arns(Some(batch.to_vec()))
-            .send()
-            .await
-            .map_err(|error| aws_error("DescribeTags", error))?;
-        for description in response.tag_descriptions() {
-            let Some(arn) = description.resource_arn() else {
-                continue;
-            };
-            let resource_tags = description
-                .tags()
-                .iter()
-                .filter_map(|tag| {
-                    Some((
-                        tag.key()?.to_owned(),
-                        tag.value().unwrap_or_default().to_owned(),
-                    ))
-                })
-                .collect();
-            tags.insert(arn.to_owned(), resource_tags);
-        }
-    }
-    Ok(tags)
-}
-
-/// AddTags (overwrites values of existing keys).
-pub(super) async fn add_tags(
-    elb: &aws_sdk_elasticloadbalancingv2::Client,
-    arn: &str,
-    tags: &Tags,
-) -> Result<(), TaskError> {
-    elb.add_tags()
-        .resource_arns(arn)
-        .set_tags(Some(elb_tags(tags)))
-        .send()
-        .await
-        .map_err(|error| aws_error("AddTags", error))?;
-    Ok(())
 }
 
 fn list(values: &BTreeSet<String>) -> String {

@@ -2,6 +2,7 @@
 //! and the only code that calls the AWS SDK.
 
 mod clients;
+pub(crate) mod elb_tags;
 mod error;
 pub(crate) mod tags;
 

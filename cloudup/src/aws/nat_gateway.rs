@@ -107,14 +107,7 @@ impl Reconcile for NatGateway {
         let fields: Vec<FieldChange> = tags::tags_change(&observed.tags, &desired_tags(self))
             .into_iter()
             .collect();
-        (
-            if fields.is_empty() {
-                Action::Unchanged
-            } else {
-                Action::Update
-            },
-            fields,
-        )
+        Action::updating(fields)
     }
 
     fn describe_create(&self, deps: &Resolver) -> Vec<FieldChange> {
@@ -186,14 +179,8 @@ impl Reconcile for NatGateway {
         change: &Change,
         cx: &ApplyCx<'_>,
     ) -> Result<Output, TaskError> {
-        if let Action::Replace { reason } = &change.action {
-            return Err(TaskError::Refused {
-                message: format!("NAT gateway `{}`: {reason}", self.name),
-            });
-        }
-        if change.fields.iter().any(|field| field.field == "tags") {
-            tags::ec2_create_tags(cx.clients, &observed.id, &desired_tags(self)).await?;
-        }
+        change.refuse_replace("NAT gateway", &self.name)?;
+        tags::ec2_update_tags(cx.clients, change, &observed.id, &desired_tags(self)).await?;
         Ok(Self::output(observed))
     }
 }
@@ -230,8 +217,10 @@ async fn lookup(
         .clients
         .ec2
         .describe_nat_gateways()
-        .filter(tags::ec2_cluster_filter(cx.cluster))
-        .filter(tags::ec2_tag_filter("Name", &gateway.name))
+        .set_filter(Some(tags::ec2_owned_name_filters(
+            cx.cluster,
+            &gateway.name,
+        )))
         .send()
         .await
         .map_err(|error| aws_error("DescribeNatGateways", error))?;

@@ -142,12 +142,8 @@ impl Reconcile for Route {
         change: &Change,
         cx: &ApplyCx<'_>,
     ) -> Result<Output, TaskError> {
-        if let Action::Replace { reason } = &change.action {
-            return Err(TaskError::Refused {
-                message: format!("route `{}`: {reason}", self.name),
-            });
-        }
-        if change.fields.iter().any(|field| field.field == "target") {
+        change.refuse_replace("route", &self.name)?;
+        if change.changes("target") {
             replace_route(self, &observed.route_table_id, cx).await?;
         }
         Ok(Self::output(observed))

@@ -72,14 +72,7 @@ impl Reconcile for RouteTable {
         let fields: Vec<FieldChange> = tags::tags_change(&observed.tags, &desired_tags(self))
             .into_iter()
             .collect();
-        (
-            if fields.is_empty() {
-                Action::Unchanged
-            } else {
-                Action::Update
-            },
-            fields,
-        )
+        Action::updating(fields)
     }
 
     fn describe_create(&self, deps: &Resolver) -> Vec<FieldChange> {
@@ -121,14 +114,8 @@ impl Reconcile for RouteTable {
         change: &Change,
         cx: &ApplyCx<'_>,
     ) -> Result<Output, TaskError> {
-        if let Action::Replace { reason } = &change.action {
-            return Err(TaskError::Refused {
-                message: format!("route table `{}`: {reason}", self.name),
-            });
-        }
-        if change.fields.iter().any(|field| field.field == "tags") {
-            tags::ec2_create_tags(cx.clients, &observed.id, &desired_tags(self)).await?;
-        }
+        change.refuse_replace("route table", &self.name)?;
+        tags::ec2_update_tags(cx.clients, change, &observed.id, &desired_tags(self)).await?;
         Ok(Self::output(observed))
     }
 }
@@ -146,8 +133,7 @@ async fn lookup(
         .clients
         .ec2
         .describe_route_tables()
-        .filters(tags::ec2_cluster_filter(cx.cluster))
-        .filters(tags::ec2_tag_filter("Name", &table.name))
+        .set_filters(Some(tags::ec2_owned_name_filters(cx.cluster, &table.name)))
         .send()
         .await
         .map_err(|error| aws_error("DescribeRouteTables", error))?;

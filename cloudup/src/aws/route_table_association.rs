@@ -152,11 +152,7 @@ impl Reconcile for RouteTableAssociation {
         change: &Change,
         cx: &ApplyCx<'_>,
     ) -> Result<Output, TaskError> {
-        if let Action::Replace { reason } = &change.action {
-            return Err(TaskError::Refused {
-                message: format!("route table association `{}`: {reason}", self.name),
-            });
-        }
+        change.refuse_replace("route table association", &self.name)?;
         if change
             .fields
             .iter()

@@ -94,14 +94,7 @@ impl Reconcile for SecurityGroup {
         let fields: Vec<FieldChange> = tags::tags_change(&observed.tags, &desired_tags(self))
             .into_iter()
             .collect();
-        (
-            if fields.is_empty() {
-                Action::Unchanged
-            } else {
-                Action::Update
-            },
-            fields,
-        )
+        Action::updating(fields)
     }
 
     fn describe_create(&self, deps: &Resolver) -> Vec<FieldChange> {
@@ -146,14 +139,8 @@ impl Reconcile for SecurityGroup {
         change: &Change,
         cx: &ApplyCx<'_>,
     ) -> Result<Output, TaskError> {
-        if let Action::Replace { reason } = &change.action {
-            return Err(TaskError::Refused {
-                message: format!("security group `{}`: {reason}", self.name),
-            });
-        }
-        if change.fields.iter().any(|field| field.field == "tags") {
-            tags::ec2_create_tags(cx.clients, &observed.id, &desired_tags(self)).await?;
-        }
+        change.refuse_replace("security group", &self.name)?;
+        tags::ec2_update_tags(cx.clients, change, &observed.id, &desired_tags(self)).await?;
         Ok(Self::output(observed))
     }
 }
@@ -171,8 +158,7 @@ async fn lookup(
         .clients
         .ec2
         .describe_security_groups()
-        .filters(tags::ec2_cluster_filter(cx.cluster))
-        .filters(tags::ec2_tag_filter("Name", &group.name))
+        .set_filters(Some(tags::ec2_owned_name_filters(cx.cluster, &group.name)))
         .send()
         .await
         .map_err(|error| aws_error("DescribeSecurityGroups", error))?;

@@ -85,18 +85,7 @@ impl Reconcile for Subnet {
     fn diff(&self, observed: &ObservedSubnet, deps: &Resolver) -> (Action, Vec<FieldChange>) {
         if self.shared_id.is_some() {
             // A shared subnet is the user's: only the `shared` cluster tag may be added.
-            let fields: Vec<FieldChange> =
-                tags::tags_change(&observed.tags, &tags::shared_tags(&self.tags))
-                    .into_iter()
-                    .collect();
-            return (
-                if fields.is_empty() {
-                    Action::Unchanged
-                } else {
-                    Action::Update
-                },
-                fields,
-            );
+            return tags::shared_diff(&observed.tags, &self.tags);
         }
         let vpc_id = deps.id_or_pending(&self.vpc);
         for (field, old, new) in [
@@ -118,14 +107,7 @@ impl Reconcile for Subnet {
         let fields: Vec<FieldChange> = tags::tags_change(&observed.tags, &desired_tags(self))
             .into_iter()
             .collect();
-        (
-            if fields.is_empty() {
-                Action::Unchanged
-            } else {
-                Action::Update
-            },
-            fields,
-        )
+        Action::updating(fields)
     }
 
     fn describe_create(&self, deps: &Resolver) -> Vec<FieldChange> {
@@ -181,19 +163,13 @@ impl Reconcile for Subnet {
         change: &Change,
         cx: &ApplyCx<'_>,
     ) -> Result<Output, TaskError> {
-        if let Action::Replace { reason } = &change.action {
-            return Err(TaskError::Refused {
-                message: format!("subnet `{}`: {reason}", self.name),
-            });
-        }
-        if change.fields.iter().any(|field| field.field == "tags") {
-            let wanted = if self.shared_id.is_some() {
-                tags::shared_tags(&self.tags)
-            } else {
-                desired_tags(self)
-            };
-            tags::ec2_create_tags(cx.clients, &observed.id, &wanted).await?;
-        }
+        change.refuse_replace("subnet", &self.name)?;
+        let wanted = if self.shared_id.is_some() {
+            tags::shared_tags(&self.tags)
+        } else {
+            desired_tags(self)
+        };
+        tags::ec2_update_tags(cx.clients, change, &observed.id, &wanted).await?;
         Ok(Self::output(observed))
     }
 }
@@ -208,8 +184,7 @@ async fn lookup(subnet: &Subnet, cx: &ApplyCx<'_>) -> Result<Option<ObservedSubn
         .clients
         .ec2
         .describe_subnets()
-        .filters(tags::ec2_cluster_filter(cx.cluster))
-        .filters(tags::ec2_tag_filter("Name", &subnet.name))
+        .set_filters(Some(tags::ec2_owned_name_filters(cx.cluster, &subnet.name)))
         .send()
         .await
         .map_err(|error| aws_error("DescribeSubnets", error))?;

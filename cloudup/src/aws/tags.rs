@@ -116,6 +116,39 @@ pub(crate) async fn ec2_create_tags(
     Ok(())
 }
 
+/// The diff of a shared resource, which is the user's: only the `shared` cluster tag of its
+/// desired `tags` may be added, nothing else changes.
+pub(crate) fn shared_diff(
+    observed: &Tags,
+    tags: &Tags,
+) -> (crate::engine::Action, Vec<crate::engine::FieldChange>) {
+    crate::engine::Action::updating(
+        tags_change(observed, &shared_tags(tags))
+            .into_iter()
+            .collect(),
+    )
+}
+
+/// The tags step of an EC2 update: sets `tags` on `resource_id` (CreateTags) when `change`
+/// touches them, and does nothing otherwise.
+pub(crate) async fn ec2_update_tags(
+    clients: &crate::aws::AwsClients,
+    change: &crate::engine::Change,
+    resource_id: &str,
+    tags: &Tags,
+) -> Result<(), crate::engine::TaskError> {
+    if change.changes("tags") {
+        ec2_create_tags(clients, resource_id, tags).await?;
+    }
+    Ok(())
+}
+
+/// The EC2 filters that find the resource called `name` (its `Name` tag) that the cluster
+/// tagged: the lookup a retried create does for what an earlier attempt made.
+pub(crate) fn ec2_owned_name_filters(cluster: &str, name: &str) -> Vec<aws_sdk_ec2::types::Filter> {
+    vec![ec2_cluster_filter(cluster), ec2_tag_filter("Name", name)]
+}
+
 /// The EC2 filter on one tag's value (e.g. `Name`), for the lookup a retried create does.
 pub(crate) fn ec2_tag_filter(key: &str, value: &str) -> aws_sdk_ec2::types::Filter {
     aws_sdk_ec2::types::Filter::builder()

@@ -7,7 +7,7 @@ use aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata;
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetTypeEnum};
 use berth_model::aws::{Tags, TargetGroup};
 
-use super::load_balancer::{add_tags, describe_tags, elb_tags};
+use super::elb_tags::{add_tags, elb_tags, fill_tags};
 use super::tags::{tags_change, tags_line};
 use super::{aws_error, missing};
 use crate::engine::{
@@ -40,11 +40,7 @@ impl Reconcile for TargetGroup {
             .collect();
         let elb = &scope.clients.elb;
         let mut found = describe_target_groups(elb, &names).await?;
-        let arns: Vec<String> = found.iter().map(|group| group.arn.clone()).collect();
-        let mut tags = describe_tags(elb, &arns).await?;
-        for group in &mut found {
-            group.tags = tags.remove(&group.arn).unwrap_or_default();
-        }
+        fill_tags(elb, &mut found, |group| (&group.arn, &mut group.tags)).await?;
         Ok(found)
     }
 
@@ -81,10 +77,8 @@ impl Reconcile for TargetGroup {
             Action::Replace {
                 reason: replace_reasons.join("; "),
             }
-        } else if fields.is_empty() {
-            Action::Unchanged
         } else {
-            Action::Update
+            Action::update_if_any(&fields)
         };
         (action, fields)
     }

@@ -104,18 +104,7 @@ impl Reconcile for Vpc {
     fn diff(&self, observed: &ObservedVpc, _deps: &Resolver) -> (Action, Vec<FieldChange>) {
         if self.shared_id.is_some() {
             // A shared VPC is the user's: only the `shared` cluster tag may be added.
-            let fields: Vec<FieldChange> =
-                tags::tags_change(&observed.tags, &tags::shared_tags(&self.tags))
-                    .into_iter()
-                    .collect();
-            return (
-                if fields.is_empty() {
-                    Action::Unchanged
-                } else {
-                    Action::Update
-                },
-                fields,
-            );
+            return tags::shared_diff(&observed.tags, &self.tags);
         }
         if observed.cidr != self.cidr {
             return (
@@ -144,14 +133,7 @@ impl Reconcile for Vpc {
             ));
         }
         fields.extend(tags::tags_change(&observed.tags, &desired_tags(self)));
-        (
-            if fields.is_empty() {
-                Action::Unchanged
-            } else {
-                Action::Update
-            },
-            fields,
-        )
+        Action::updating(fields)
     }
 
     fn describe_create(&self, _deps: &Resolver) -> Vec<FieldChange> {
@@ -219,28 +201,24 @@ impl Reconcile for Vpc {
         change: &Change,
         cx: &ApplyCx<'_>,
     ) -> Result<Output, TaskError> {
-        if let Action::Replace { reason } = &change.action {
-            return Err(TaskError::Refused {
-                message: format!("VPC `{}`: {reason}", self.name),
-            });
-        }
-        let changes = |field: &str| change.fields.iter().any(|change| change.field == field);
+        change.refuse_replace("VPC", &self.name)?;
         if self.shared_id.is_some() {
-            if changes("tags") {
-                tags::ec2_create_tags(cx.clients, &observed.id, &tags::shared_tags(&self.tags))
-                    .await?;
-            }
+            tags::ec2_update_tags(
+                cx.clients,
+                change,
+                &observed.id,
+                &tags::shared_tags(&self.tags),
+            )
+            .await?;
             return Ok(Self::output(observed));
         }
-        if changes(DNS_SUPPORT_FIELD) {
+        if change.changes(DNS_SUPPORT_FIELD) {
             set_dns_attribute(cx, &observed.id, DnsAttribute::Support).await?;
         }
-        if changes(DNS_HOSTNAMES_FIELD) {
+        if change.changes(DNS_HOSTNAMES_FIELD) {
             set_dns_attribute(cx, &observed.id, DnsAttribute::Hostnames).await?;
         }
-        if changes("tags") {
-            tags::ec2_create_tags(cx.clients, &observed.id, &desired_tags(self)).await?;
-        }
+        tags::ec2_update_tags(cx.clients, change, &observed.id, &desired_tags(self)).await?;
         Ok(Self::output(observed))
     }
 }
@@ -255,8 +233,7 @@ async fn lookup(vpc: &Vpc, cx: &ApplyCx<'_>) -> Result<Option<String>, TaskError
         .clients
         .ec2
         .describe_vpcs()
-        .filters(tags::ec2_cluster_filter(cx.cluster))
-        .filters(tags::ec2_tag_filter("Name", &vpc.name))
+        .set_filters(Some(tags::ec2_owned_name_filters(cx.cluster, &vpc.name)))
         .send()
         .await
         .map_err(|error| aws_error("DescribeVpcs", error))?;

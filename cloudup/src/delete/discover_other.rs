@@ -11,12 +11,9 @@ use berth_model::aws::cluster_owned_tag_key;
 
 use super::{CloudResource, DeleteKind, Detail, Disposal, scope::DeleteScope};
 use crate::{
-    aws::{AwsClients, aws_error},
+    aws::{AwsClients, aws_error, elb_tags::describe_tags},
     engine::TaskError,
 };
-
-/// ELBv2 DescribeTags takes at most 20 ARNs.
-const DESCRIBE_TAGS_BATCH: usize = 20;
 
 /// The IAM role and instance profile names Berth gives a cluster's roles.
 const IAM_ROLE_PREFIXES: [&str; 3] = ["masters", "nodes", "bastions"];
@@ -115,7 +112,7 @@ pub(crate) async fn load_balancers(
         .chain(&groups)
         .map(|(arn, _)| arn.clone())
         .collect();
-    let tags = elb_tags(clients, &arns).await?;
+    let tags = describe_tags(&clients.elb, &arns).await?;
     let owned = |arn: &str| {
         tags.get(arn)
             .and_then(|tags| disposal_of(&scope.cluster, tags))
@@ -156,38 +153,6 @@ pub(crate) async fn load_balancers(
         ));
     }
     Ok(resources)
-}
-
-async fn elb_tags(
-    clients: &AwsClients,
-    arns: &[String],
-) -> Result<BTreeMap<String, BTreeMap<String, String>>, TaskError> {
-    let mut tags = BTreeMap::new();
-    for batch in arns.chunks(DESCRIBE_TAGS_BATCH) {
-        let response = clients
-            .elb
-            .describe_tags()
-            .set_resource_arns(Some(batch.to_vec()))
-            .send()
-            .await
-            .map_err(|error| aws_error("DescribeTags", error))?;
-        for description in response.tag_descriptions() {
-            if let Some(arn) = description.resource_arn() {
-                let resource_tags = description
-                    .tags()
-                    .iter()
-                    .filter_map(|tag| {
-                        Some((
-                            tag.key()?.to_owned(),
-                            tag.value().unwrap_or_default().to_owned(),
-                        ))
-                    })
-                    .collect();
-                tags.insert(arn.to_owned(), resource_tags);
-            }
-        }
-    }
-    Ok(tags)
 }
 
 /// The cluster's IAM roles and instance profiles, by name, all looked up at once.

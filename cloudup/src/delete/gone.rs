@@ -2,6 +2,10 @@
 //! deleter, got there first), and a few refusals that only mean "not yet" while a cluster is
 //! being torn down are retried.
 
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+
+use crate::aws::aws_error;
 use crate::engine::{RetryClass, TaskError};
 
 /// Codes that mean the resource no longer exists.
@@ -64,6 +68,22 @@ pub(crate) fn tolerate_gone(result: Result<(), TaskError>) -> Result<(), TaskErr
         Err(error) => Err(for_delete(error)),
         Ok(()) => Ok(()),
     }
+}
+
+/// A delete call's answer, as [`tolerate_gone`] reads it: `Ok` when `operation` succeeded or
+/// the resource is already gone; the error otherwise, reclassified for a delete.
+pub(crate) fn removed<T, E>(
+    operation: &'static str,
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> Result<(), TaskError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    tolerate_gone(
+        result
+            .map(drop)
+            .map_err(|error| aws_error(operation, error)),
+    )
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use aws_sdk_ec2::types::{InstanceStateName, IpPermission, NatGatewayState, VolumeAttachmentState};
 use berth_model::aws::cluster_owned_tag_key;
 
-use super::gone::tolerate_gone;
+use super::gone::{removed, tolerate_gone};
 use crate::{
     aws::{AwsClients, aws_error},
     engine::TaskError,
@@ -52,15 +52,14 @@ pub(crate) async fn instance(
 }
 
 async fn terminate(clients: &AwsClients, id: &str) -> Result<(), TaskError> {
-    tolerate_gone(
+    removed(
+        "TerminateInstances",
         clients
             .ec2
             .terminate_instances()
             .instance_ids(id)
             .send()
-            .await
-            .map(drop)
-            .map_err(|error| aws_error("TerminateInstances", error)),
+            .await,
     )
 }
 
@@ -80,15 +79,14 @@ pub(crate) async fn volume(clients: &AwsClients, id: &str) -> Result<(), TaskErr
         match attachment.state() {
             Some(VolumeAttachmentState::Attached | VolumeAttachmentState::Attaching) => {
                 attached = true;
-                tolerate_gone(
+                removed(
+                    "DetachVolume",
                     ec2.detach_volume()
                         .volume_id(id)
                         .set_instance_id(attachment.instance_id().map(str::to_owned))
                         .force(true)
                         .send()
-                        .await
-                        .map(drop)
-                        .map_err(|error| aws_error("DetachVolume", error)),
+                        .await,
                 )?;
             }
             Some(VolumeAttachmentState::Detaching) => attached = true,
@@ -98,13 +96,9 @@ pub(crate) async fn volume(clients: &AwsClients, id: &str) -> Result<(), TaskErr
     if attached {
         return Err(not_ready(format!("volume {id} (detaching)")));
     }
-    tolerate_gone(
-        ec2.delete_volume()
-            .volume_id(id)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|error| aws_error("DeleteVolume", error)),
+    removed(
+        "DeleteVolume",
+        ec2.delete_volume().volume_id(id).send().await,
     )
 }
 
@@ -128,28 +122,26 @@ pub(crate) async fn security_group_references(
         if ingress.is_empty() {
             return Ok(());
         }
-        tolerate_gone(
+        removed(
+            "RevokeSecurityGroupIngress",
             ec2.revoke_security_group_ingress()
                 .group_id(id)
                 .set_ip_permissions(Some(ingress))
                 .send()
-                .await
-                .map(drop)
-                .map_err(|error| aws_error("RevokeSecurityGroupIngress", error)),
+                .await,
         )
     };
     let revoke_egress = async {
         if egress.is_empty() {
             return Ok(());
         }
-        tolerate_gone(
+        removed(
+            "RevokeSecurityGroupEgress",
             ec2.revoke_security_group_egress()
                 .group_id(id)
                 .set_ip_permissions(Some(egress))
                 .send()
-                .await
-                .map(drop)
-                .map_err(|error| aws_error("RevokeSecurityGroupEgress", error)),
+                .await,
         )
     };
     let (ingress, egress) = tokio::join!(revoke_ingress, revoke_egress);
@@ -180,13 +172,9 @@ pub(crate) async fn nat_gateway(
 ) -> Result<(), TaskError> {
     let ec2 = &clients.ec2;
     if attempt == 1 {
-        tolerate_gone(
-            ec2.delete_nat_gateway()
-                .nat_gateway_id(id)
-                .send()
-                .await
-                .map(drop)
-                .map_err(|error| aws_error("DeleteNatGateway", error)),
+        removed(
+            "DeleteNatGateway",
+            ec2.delete_nat_gateway().nat_gateway_id(id).send().await,
         )?;
     }
     let response = match ec2.describe_nat_gateways().nat_gateway_ids(id).send().await {
@@ -198,13 +186,9 @@ pub(crate) async fn nat_gateway(
         Some(NatGatewayState::Deleting) => Err(not_ready(format!("NAT gateway {id} (deleting)"))),
         Some(other) => {
             if attempt > 1 {
-                tolerate_gone(
-                    ec2.delete_nat_gateway()
-                        .nat_gateway_id(id)
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(|error| aws_error("DeleteNatGateway", error)),
+                removed(
+                    "DeleteNatGateway",
+                    ec2.delete_nat_gateway().nat_gateway_id(id).send().await,
                 )?;
             }
             Err(not_ready(format!("NAT gateway {id} ({})", other.as_str())))
@@ -233,13 +217,12 @@ pub(crate) async fn route_table(clients: &AwsClients, id: &str) -> Result<(), Ta
         let ec2 = ec2.clone();
         let association_id = association_id.to_owned();
         disassociations.spawn(async move {
-            tolerate_gone(
+            removed(
+                "DisassociateRouteTable",
                 ec2.disassociate_route_table()
                     .association_id(association_id)
                     .send()
-                    .await
-                    .map(drop)
-                    .map_err(|error| aws_error("DisassociateRouteTable", error)),
+                    .await,
             )
         });
     }
@@ -248,13 +231,9 @@ pub(crate) async fn route_table(clients: &AwsClients, id: &str) -> Result<(), Ta
             message: error.to_string(),
         })??;
     }
-    tolerate_gone(
-        ec2.delete_route_table()
-            .route_table_id(id)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|error| aws_error("DeleteRouteTable", error)),
+    removed(
+        "DeleteRouteTable",
+        ec2.delete_route_table().route_table_id(id).send().await,
     )
 }
 
@@ -281,13 +260,12 @@ pub(crate) async fn internet_gateway(
             other => tolerate_gone(other)?,
         }
     }
-    tolerate_gone(
+    removed(
+        "DeleteInternetGateway",
         ec2.delete_internet_gateway()
             .internet_gateway_id(id)
             .send()
-            .await
-            .map(drop)
-            .map_err(|error| aws_error("DeleteInternetGateway", error)),
+            .await,
     )
 }
 
@@ -302,24 +280,19 @@ pub(crate) async fn dhcp_options(clients: &AwsClients, id: &str) -> Result<(), T
         .map_err(|error| aws_error("DescribeVpcs", error))?;
     for vpc in vpcs.vpcs() {
         if let Some(vpc_id) = vpc.vpc_id() {
-            tolerate_gone(
+            removed(
+                "AssociateDhcpOptions",
                 ec2.associate_dhcp_options()
                     .dhcp_options_id("default")
                     .vpc_id(vpc_id)
                     .send()
-                    .await
-                    .map(drop)
-                    .map_err(|error| aws_error("AssociateDhcpOptions", error)),
+                    .await,
             )?;
         }
     }
-    tolerate_gone(
-        ec2.delete_dhcp_options()
-            .dhcp_options_id(id)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|error| aws_error("DeleteDhcpOptions", error)),
+    removed(
+        "DeleteDhcpOptions",
+        ec2.delete_dhcp_options().dhcp_options_id(id).send().await,
     )
 }
 
@@ -331,66 +304,48 @@ pub(crate) async fn by_id(
 ) -> Result<(), TaskError> {
     use super::DeleteKind;
     let ec2 = &clients.ec2;
-    let result = match kind {
-        DeleteKind::LaunchTemplate => ec2
-            .delete_launch_template()
-            .launch_template_id(id)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|error| aws_error("DeleteLaunchTemplate", error)),
-        DeleteKind::NetworkInterface => ec2
-            .delete_network_interface()
-            .network_interface_id(id)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|error| aws_error("DeleteNetworkInterface", error)),
-        DeleteKind::SecurityGroup => ec2
-            .delete_security_group()
-            .group_id(id)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|error| aws_error("DeleteSecurityGroup", error)),
-        DeleteKind::ElasticIp => ec2
-            .release_address()
-            .allocation_id(id)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|error| aws_error("ReleaseAddress", error)),
-        DeleteKind::Subnet => ec2
-            .delete_subnet()
-            .subnet_id(id)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|error| aws_error("DeleteSubnet", error)),
-        DeleteKind::Vpc => ec2
-            .delete_vpc()
-            .vpc_id(id)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|error| aws_error("DeleteVpc", error)),
-        DeleteKind::KeyPair => ec2
-            .delete_key_pair()
-            .key_name(id)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|error| aws_error("DeleteKeyPair", error)),
+    match kind {
+        DeleteKind::LaunchTemplate => removed(
+            "DeleteLaunchTemplate",
+            ec2.delete_launch_template()
+                .launch_template_id(id)
+                .send()
+                .await,
+        ),
+        DeleteKind::NetworkInterface => removed(
+            "DeleteNetworkInterface",
+            ec2.delete_network_interface()
+                .network_interface_id(id)
+                .send()
+                .await,
+        ),
+        DeleteKind::SecurityGroup => removed(
+            "DeleteSecurityGroup",
+            ec2.delete_security_group().group_id(id).send().await,
+        ),
+        DeleteKind::ElasticIp => removed(
+            "ReleaseAddress",
+            ec2.release_address().allocation_id(id).send().await,
+        ),
+        DeleteKind::Subnet => removed(
+            "DeleteSubnet",
+            ec2.delete_subnet().subnet_id(id).send().await,
+        ),
+        DeleteKind::Vpc => removed("DeleteVpc", ec2.delete_vpc().vpc_id(id).send().await),
+        DeleteKind::KeyPair => removed(
+            "DeleteKeyPair",
+            ec2.delete_key_pair().key_name(id).send().await,
+        ),
         other => Err(TaskError::Refused {
             message: format!("{other} is not deleted by id"),
         }),
-    };
-    tolerate_gone(result)
+    }
 }
 
 /// Removes the cluster's `kubernetes.io/cluster/<cluster>` tag from a shared EC2 resource.
 pub(crate) async fn untag(clients: &AwsClients, cluster: &str, id: &str) -> Result<(), TaskError> {
-    tolerate_gone(
+    removed(
+        "DeleteTags",
         clients
             .ec2
             .delete_tags()
@@ -401,8 +356,6 @@ pub(crate) async fn untag(clients: &AwsClients, cluster: &str, id: &str) -> Resu
                     .build(),
             )
             .send()
-            .await
-            .map(drop)
-            .map_err(|error| aws_error("DeleteTags", error)),
+            .await,
     )
 }

@@ -4,7 +4,7 @@
 use aws_sdk_autoscaling::error::ProvideErrorMetadata as _;
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecordSet};
 
-use super::gone::tolerate_gone;
+use super::gone::{removed, tolerate_gone};
 use crate::{
     aws::{AwsClients, aws_error},
     engine::TaskError,
@@ -46,15 +46,14 @@ pub(crate) async fn autoscaling_group(
         Some(_) => {
             // The first call was lost or refused (scaling in progress): ask again.
             if attempt > 1 {
-                tolerate_gone(
+                removed(
+                    "DeleteAutoScalingGroup",
                     autoscaling
                         .delete_auto_scaling_group()
                         .auto_scaling_group_name(name)
                         .force_delete(true)
                         .send()
-                        .await
-                        .map(drop)
-                        .map_err(|error| aws_error("DeleteAutoScalingGroup", error)),
+                        .await,
                 )?;
             }
             Err(TaskError::NotReady {
@@ -80,33 +79,26 @@ pub(crate) async fn load_balancer_part(
 ) -> Result<(), TaskError> {
     use super::DeleteKind;
     let elb = &clients.elb;
-    let result = match kind {
-        DeleteKind::Listener => elb
-            .delete_listener()
-            .listener_arn(arn)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|error| aws_error("DeleteListener", error)),
-        DeleteKind::LoadBalancer => elb
-            .delete_load_balancer()
-            .load_balancer_arn(arn)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|error| aws_error("DeleteLoadBalancer", error)),
-        DeleteKind::TargetGroup => elb
-            .delete_target_group()
-            .target_group_arn(arn)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|error| aws_error("DeleteTargetGroup", error)),
+    match kind {
+        DeleteKind::Listener => removed(
+            "DeleteListener",
+            elb.delete_listener().listener_arn(arn).send().await,
+        ),
+        DeleteKind::LoadBalancer => removed(
+            "DeleteLoadBalancer",
+            elb.delete_load_balancer()
+                .load_balancer_arn(arn)
+                .send()
+                .await,
+        ),
+        DeleteKind::TargetGroup => removed(
+            "DeleteTargetGroup",
+            elb.delete_target_group().target_group_arn(arn).send().await,
+        ),
         other => Err(TaskError::Refused {
             message: format!("{other} is not a load balancer part"),
         }),
-    };
-    tolerate_gone(result)
+    }
 }
 
 /// Removes the profile's role(s) and deletes the profile. The first attempt removes the role
@@ -140,23 +132,21 @@ pub(crate) async fn instance_profile(
         }
     };
     for role in roles {
-        tolerate_gone(
+        removed(
+            "RemoveRoleFromInstanceProfile",
             iam.remove_role_from_instance_profile()
                 .instance_profile_name(name)
                 .role_name(role)
                 .send()
-                .await
-                .map(drop)
-                .map_err(|error| aws_error("RemoveRoleFromInstanceProfile", error)),
+                .await,
         )?;
     }
-    tolerate_gone(
+    removed(
+        "DeleteInstanceProfile",
         iam.delete_instance_profile()
             .instance_profile_name(name)
             .send()
-            .await
-            .map(drop)
-            .map_err(|error| aws_error("DeleteInstanceProfile", error)),
+            .await,
     )
 }
 
@@ -184,14 +174,13 @@ pub(crate) async fn role(clients: &AwsClients, name: &str) -> Result<(), TaskErr
         let iam = iam.clone();
         let role = name.to_owned();
         removals.spawn(async move {
-            tolerate_gone(
+            removed(
+                "DeleteRolePolicy",
                 iam.delete_role_policy()
                     .role_name(role)
                     .policy_name(policy)
                     .send()
-                    .await
-                    .map(drop)
-                    .map_err(|error| aws_error("DeleteRolePolicy", error)),
+                    .await,
             )
         });
     }
@@ -199,14 +188,13 @@ pub(crate) async fn role(clients: &AwsClients, name: &str) -> Result<(), TaskErr
         let iam = iam.clone();
         let role = name.to_owned();
         removals.spawn(async move {
-            tolerate_gone(
+            removed(
+                "DetachRolePolicy",
                 iam.detach_role_policy()
                     .role_name(role)
                     .policy_arn(arn)
                     .send()
-                    .await
-                    .map(drop)
-                    .map_err(|error| aws_error("DetachRolePolicy", error)),
+                    .await,
             )
         });
     }
@@ -215,14 +203,7 @@ pub(crate) async fn role(clients: &AwsClients, name: &str) -> Result<(), TaskErr
             message: error.to_string(),
         })??;
     }
-    tolerate_gone(
-        iam.delete_role()
-            .role_name(name)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|error| aws_error("DeleteRole", error)),
-    )
+    removed("DeleteRole", iam.delete_role().role_name(name).send().await)
 }
 
 /// Deletes one record set, repeating it exactly as Route 53 returned it.

@@ -21,6 +21,24 @@ pub enum Action {
     Unchanged,
 }
 
+impl Action {
+    /// The action of an existing resource whose mutable fields differ by `fields`:
+    /// [`Action::Update`] when any does, [`Action::Unchanged`] when none does.
+    pub(crate) fn update_if_any(fields: &[FieldChange]) -> Self {
+        if fields.is_empty() {
+            Self::Unchanged
+        } else {
+            Self::Update
+        }
+    }
+
+    /// The diff of an existing resource whose only differences are `fields`: the action
+    /// [`Action::update_if_any`] gives, with the fields.
+    pub(crate) fn updating(fields: Vec<FieldChange>) -> (Self, Vec<FieldChange>) {
+        (Self::update_if_any(&fields), fields)
+    }
+}
+
 /// One field's change, for the preview.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldChange {
@@ -78,4 +96,22 @@ pub struct Change {
     /// The fields that differ (for updates and replacements) or are set (for creates).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldChange>,
+}
+
+impl Change {
+    /// Whether the change touches `field` (e.g. `tags`).
+    pub(crate) fn changes(&self, field: &str) -> bool {
+        self.fields.iter().any(|change| change.field == field)
+    }
+
+    /// Refuses a replacement: an update applies changes in place only. The message names the
+    /// resource as ``{kind} `{name}`: {reason}``.
+    pub(crate) fn refuse_replace(&self, kind: &str, name: &str) -> Result<(), super::TaskError> {
+        if let Action::Replace { reason } = &self.action {
+            return Err(super::TaskError::Refused {
+                message: format!("{kind} `{name}`: {reason}"),
+            });
+        }
+        Ok(())
+    }
 }
