@@ -11,4 +11,5 @@ pub mod aws;
 pub mod delete;
 pub mod engine;
 pub mod facts;
+pub mod rolling;
 pub mod terraform;

@@ -6,6 +6,7 @@
 mod create;
 mod edit;
 mod get;
+mod rolling_update;
 mod update;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -16,6 +17,9 @@ pub(crate) use create::{
 };
 pub(crate) use edit::{EditArgs, EditCommand};
 pub(crate) use get::{GetArgs, GetCommand};
+pub(crate) use rolling_update::{
+    RoleArg, RollingUpdateArgs, RollingUpdateClusterArgs, RollingUpdateCommand,
+};
 pub(crate) use update::{PlanFormat, Target, UpdateArgs, UpdateClusterArgs, UpdateCommand};
 
 use crate::env_vars::{BERTH_CLUSTER_NAME, BERTH_STATE_STORE};
@@ -67,6 +71,9 @@ pub(crate) enum Command {
     Edit(EditArgs),
     /// Make the cloud match the spec.
     Update(UpdateArgs),
+    /// Replace instances that run an outdated launch template.
+    #[command(name = "rolling-update")]
+    RollingUpdate(RollingUpdateArgs),
     /// Delete a cluster, or an instance group from the spec.
     Delete(DeleteArgs),
     /// Print the JSON Schema of the Cluster and InstanceGroup kinds.

@@ -9,13 +9,17 @@ mod get;
 mod input;
 mod new_cluster;
 mod replace;
+mod rolling_update;
 mod schema;
 mod secrets;
 mod store;
 mod update_cluster;
 
 use crate::{
-    args::{Cli, Command, CreateCommand, DeleteCommand, GetCommand, SecretCommand, UpdateCommand},
+    args::{
+        Cli, Command, CreateCommand, DeleteCommand, GetCommand, RollingUpdateCommand,
+        SecretCommand, UpdateCommand,
+    },
     exit_status::ExitStatus,
 };
 
@@ -49,6 +53,9 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         },
         Command::Update(update) => match update.command {
             UpdateCommand::Cluster(args) => update_cluster::run(global, &args).await,
+        },
+        Command::RollingUpdate(rolling) => match rolling.command {
+            RollingUpdateCommand::Cluster(args) => rolling_update::run(global, &args).await,
         },
         Command::Edit(edit) => edit::run(global, &edit.command).await,
         Command::Delete(delete) => match delete.command {

@@ -7,5 +7,6 @@ mod delete_cluster;
 mod edit;
 mod kops_manifest;
 mod replace_and_delete;
+mod rolling_update;
 mod s3_store;
 mod update_cluster;
