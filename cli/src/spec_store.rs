@@ -109,22 +109,27 @@ impl SpecStore {
         Ok(groups)
     }
 
-    /// One instance group; a missing one is a user error.
-    pub(crate) async fn instance_group(
+    /// One instance group and the cluster's other groups, from one read; a missing one is a
+    /// user error.
+    pub(crate) async fn instance_group_and_others(
         &self,
         name: &str,
-    ) -> anyhow::Result<Versioned<InstanceGroup>> {
-        self.instance_groups()
+    ) -> anyhow::Result<(Versioned<InstanceGroup>, Vec<InstanceGroup>)> {
+        let (mut target, others): (Vec<_>, Vec<_>) = self
+            .instance_groups()
             .await?
             .into_iter()
-            .find(|group| group.value.metadata.name == name)
-            .ok_or_else(|| {
-                CommandError::InstanceGroupNotFound {
-                    instance_group: name.to_owned(),
-                    cluster: self.cluster.clone(),
-                }
-                .into()
-            })
+            .partition(|group| group.value.metadata.name == name);
+        let target = target
+            .pop()
+            .ok_or_else(|| CommandError::InstanceGroupNotFound {
+                instance_group: name.to_owned(),
+                cluster: self.cluster.clone(),
+            })?;
+        Ok((
+            target,
+            others.into_iter().map(|group| group.value).collect(),
+        ))
     }
 
     /// Starts a batch of writes that is undone as a whole when one of them fails.
@@ -239,7 +244,7 @@ impl WriteBatch<'_> {
             Err(error) => {
                 if let Err(rollback) = self.rollback().await {
                     return Err(error.context(format!(
-                        "and undoing the partial write failed too: {rollback:#}; the store may need `berth replace -f`"
+                        "a write failed and undoing the earlier writes failed too ({rollback:#}); the store may need `berth replace -f`"
                     )));
                 }
                 Err(error)

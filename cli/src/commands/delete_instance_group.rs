@@ -18,14 +18,9 @@ pub(crate) async fn run(
 ) -> anyhow::Result<ExitStatus> {
     let specs = store::open_cluster(global, &settings::cluster_name(None, global)?).await?;
     let cluster = specs.cluster().await?;
-    let target = specs.instance_group(&args.instance_group).await?;
-    let remaining: Vec<_> = specs
-        .instance_groups()
-        .await?
-        .into_iter()
-        .filter(|group| group.value.metadata.name != args.instance_group)
-        .map(|group| group.value)
-        .collect();
+    let (target, remaining) = specs
+        .instance_group_and_others(&args.instance_group)
+        .await?;
     berth_model::validate::validate(&cluster.value, &remaining).map_err(|errors| {
         anyhow::Error::new(errors).context(CommandError::DeleteBreaksCluster {
             instance_group: args.instance_group.clone(),

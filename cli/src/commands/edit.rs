@@ -82,14 +82,7 @@ async fn edit_cluster(specs: &SpecStore) -> anyhow::Result<ExitStatus> {
 
 async fn edit_instance_group(specs: &SpecStore, name: &str) -> anyhow::Result<ExitStatus> {
     let cluster: Cluster = specs.cluster().await?.value;
-    let stored = specs.instance_group(name).await?;
-    let others: Vec<InstanceGroup> = specs
-        .instance_groups()
-        .await?
-        .into_iter()
-        .filter(|group| group.value.metadata.name != name)
-        .map(|group| group.value)
-        .collect();
+    let (stored, others) = specs.instance_group_and_others(name).await?;
     let original = berth_model::instance_group_to_yaml(&stored.value)?;
     let outcome = edit_loop(&original, |text| {
         let mut group = match single_document(text, "InstanceGroup")? {
