@@ -4,10 +4,13 @@
 //!   on a free loopback port, once per test binary, and hands out unique bucket names.
 //! - [`fault_proxy`]: an HTTP proxy in front of moto that injects latency, throttling, 5xx
 //!   and dropped connections, and counts calls per API action.
+//! - [`k8s`]: a real etcd + kube-apiserver (+ kube-controller-manager) on loopback ports.
 //!
 //! This crate depends on no `berth-*` crate and links no AWS SDK: it talks to moto over plain
-//! HTTP. It is for tests only; it panics with a clear message when its setup fails.
+//! HTTP, and to the test API server through the `kube` crate. It is for tests only; it panics
+//! with a clear message when its setup fails.
 
 pub mod fault_proxy;
 mod http;
+pub mod k8s;
 pub mod moto;
