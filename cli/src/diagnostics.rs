@@ -64,9 +64,13 @@ fn classify(error: &anyhow::Error) -> ExitStatus {
             || cause.is::<berth_model::ssh::SshKeyError>()
             || cause.is::<berth_model::CompleteError>()
             || cause.is::<berth_model::builders::BuildError>()
+            || cause.is::<berth_model::upgrade::UpgradeError>()
             || cause
                 .downcast_ref::<berth_cloudup::facts::FactsError>()
                 .is_some_and(berth_cloudup::facts::FactsError::is_user_error)
+            || cause
+                .downcast_ref::<crate::kube_access::KubeAccessError>()
+                .is_some_and(crate::kube_access::KubeAccessError::is_user_error)
             || cause
                 .downcast_ref::<berth_state_store::Error>()
                 .is_some_and(berth_state_store::Error::is_user_error)

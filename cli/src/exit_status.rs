@@ -13,6 +13,8 @@ pub(crate) enum ExitStatus {
     ChangesPending,
     /// Stopped by the `BERTH_ABORT_AFTER_TASKS` test hook, as a crash of the cloud calls would.
     Aborted,
+    /// `validate cluster` found the cluster not valid.
+    ClusterInvalid,
 }
 
 impl From<ExitStatus> for std::process::ExitCode {
@@ -23,6 +25,7 @@ impl From<ExitStatus> for std::process::ExitCode {
             ExitStatus::Unexpected => Self::from(2),
             ExitStatus::ChangesPending => Self::from(3),
             ExitStatus::Aborted => Self::from(4),
+            ExitStatus::ClusterInvalid => Self::from(5),
         }
     }
 }

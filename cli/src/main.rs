@@ -10,12 +10,14 @@ mod diagnostics;
 mod env_vars;
 mod error;
 mod exit_status;
+mod kube_access;
 mod nodeup_asset;
 mod operation_lease;
 mod printer;
 mod progress;
 #[cfg(test)]
 mod reference_docs;
+mod rolling_progress;
 mod settings;
 mod spec_store;
 

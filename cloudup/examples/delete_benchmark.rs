@@ -178,6 +178,7 @@ async fn create_private_ha(clients: &AwsClients) -> Result<berth_model::Cluster,
             .hosted_zone
             .clone()
             .map(|(name, private)| HostedZoneFact { name, private }),
+        node_bootstrap: Default::default(),
     };
     let graph = berth_model::builders::build(&BuildContext {
         cluster: &completed,

@@ -1,5 +1,11 @@
 //! Facts about the account the model needs as data: zones, images, a shared VPC's CIDR, the
 //! hosted zone. Gathered once per command, before completion and building, in a few calls.
+//! What the nodeup configs carry beyond the spec is gathered by the submodules: the assets'
+//! hashes from their publishers ([`assets`]) and the cluster CA's certificate and bootstrap
+//! token from the state store ([`node_secrets`]).
+
+pub mod assets;
+pub mod node_secrets;
 
 use std::collections::BTreeMap;
 

@@ -11,5 +11,6 @@ pub mod aws;
 pub mod delete;
 pub mod engine;
 pub mod facts;
+pub mod kubernetes;
 pub mod rolling;
 pub mod terraform;

@@ -21,15 +21,19 @@
 
 #![deny(missing_docs)]
 
+pub mod addons;
 pub mod api;
+pub mod assets;
 pub mod aws;
 pub mod builders;
+pub mod client_certificate;
 pub mod complete;
 pub mod create;
 pub mod nodeup_config;
 pub mod pki;
 pub mod schema;
 pub mod ssh;
+pub mod upgrade;
 pub mod validate;
 pub mod version;
 

@@ -131,7 +131,8 @@ pub struct NodeupConfig {
     /// Hash-pinned downloads.
     #[serde(default)]
     pub assets: Vec<Asset>,
-    /// PEM CA certificates the instance trusts (filled in once the CA exists).
+    /// PEM certificates of the cluster CA (`kubernetes-ca`) the instance trusts; public
+    /// parts only. Control-plane instances read the other CAs, keys included, from the store.
     #[serde(default)]
     pub ca_certificates: Vec<String>,
     /// Kubernetes labels of the node.
@@ -155,6 +156,37 @@ pub struct NodeupConfig {
     /// that owns the cluster's secrets, like [`NodeupConfig::ca_certificates`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bootstrap_token: Option<String>,
+}
+
+/// The name of the cluster's bootstrap token among its secrets (`<cluster>/secrets/<name>`).
+pub const BOOTSTRAP_TOKEN_SECRET: &str = "kubelet-bootstrap-token";
+
+const TOKEN_ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+
+/// A new bootstrap token in the Kubernetes format `[a-z0-9]{6}.[a-z0-9]{16}`, drawing bytes
+/// from `random_byte` (a cryptographic source) without modulo bias.
+pub fn new_bootstrap_token(mut random_byte: impl FnMut() -> u8) -> String {
+    // 252 is the largest multiple of 36 below 256: bytes above it are drawn again.
+    let mut character = || loop {
+        let byte = random_byte();
+        if byte < 252 {
+            return char::from(TOKEN_ALPHABET[usize::from(byte % 36)]);
+        }
+    };
+    let id: String = (0..6).map(|_| character()).collect();
+    let secret: String = (0..16).map(|_| character()).collect();
+    format!("{id}.{secret}")
+}
+
+/// Whether `token` has the bootstrap token format `[a-z0-9]{6}.[a-z0-9]{16}`.
+#[must_use]
+pub fn is_bootstrap_token(token: &str) -> bool {
+    let valid = |part: &str, len: usize| {
+        part.len() == len && part.bytes().all(|byte| TOKEN_ALPHABET.contains(&byte))
+    };
+    token
+        .split_once('.')
+        .is_some_and(|(id, secret)| valid(id, 6) && valid(secret, 16))
 }
 
 /// Why a nodeup config could not be read.
@@ -259,6 +291,17 @@ mod tests {
         let config = config();
         let text = config.to_yaml().unwrap();
         assert_eq!(NodeupConfig::from_yaml(&text).unwrap(), config);
+    }
+
+    #[test]
+    fn bootstrap_tokens_have_the_kubernetes_format() {
+        let mut bytes = (0..=255u8).cycle();
+        let token = new_bootstrap_token(|| bytes.next().unwrap_or_default());
+        assert!(is_bootstrap_token(&token), "{token}");
+        assert_eq!(token, "abcdef.ghijklmnopqrstuv");
+        assert!(!is_bootstrap_token("abcdef0123456789abcdef"));
+        assert!(!is_bootstrap_token("ABCDEF.0123456789abcdef"));
+        assert!(!is_bootstrap_token("abcde.0123456789abcdefg"));
     }
 
     #[test]

@@ -14,6 +14,10 @@ use time::{Duration, OffsetDateTime};
 /// How long a generated CA is valid: ten years, as kops does.
 pub const CA_VALIDITY: Duration = Duration::days(3650);
 
+/// The cluster CA's keypair name: it signs the API's clients and serving certificates and the
+/// nodes' client certificates; its certificate is the one nodes trust.
+pub const KUBERNETES_CA: &str = "kubernetes-ca";
+
 /// The keypairs a cluster's control plane needs, by their store name.
 ///
 /// `service-account` is a plain signing keypair for service-account tokens; it is stored like

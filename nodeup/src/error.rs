@@ -5,8 +5,8 @@ use std::time::Duration;
 use berth_model::nodeup_config::NodeupConfigError;
 
 use crate::{
-    apply::ApplyError, assets::AssetError, atomic::WriteError, facts::FactsError, pki::PkiError,
-    plan::PlanError,
+    addons::AddonsError, apply::ApplyError, assets::AssetError, atomic::WriteError,
+    facts::FactsError, pki::PkiError, plan::PlanError,
 };
 
 /// The crate's result.
@@ -112,4 +112,7 @@ pub enum Error {
     /// The status file could not be written.
     #[error("failed to write the status file")]
     Status(#[from] WriteError),
+    /// The addons could not be applied (the node itself is configured).
+    #[error("failed to apply the cluster's addons")]
+    Addons(#[source] Box<AddonsError>),
 }

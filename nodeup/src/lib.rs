@@ -19,19 +19,23 @@
 //! 6. applies the plan ([`apply`]) through a [`Host`] (a root prefix and a
 //!    [`ServiceManager`]): atomic writes, skipped when unchanged, `daemon-reload` only after
 //!    a unit changed, restarts only of units whose inputs changed;
-//! 7. writes `<root>/var/lib/nodeup/status.json` ([`status::Status`]).
+//! 7. writes `<root>/var/lib/nodeup/status.json` ([`status::Status`]);
+//! 8. on a control-plane node, applies the cluster's addons once the local API server is
+//!    ready and any of them changed ([`addons`]). Skipped with `--skip-addons`, and under a
+//!    `--root` other than `/` unless `--api-server` names the API server to use.
 //!
 //! Files it owns on a node: `/etc/kubernetes/**`, `/var/lib/kubelet/{config.yaml,
 //! kubeconfig, bootstrap-kubeconfig}`, `/etc/containerd/config.toml`, the `kubelet` and
 //! `containerd` units, `/etc/sysctl.d/99-berth-kubernetes.conf`,
 //! `/etc/modules-load.d/berth-kubernetes.conf`, installed binaries, and `/var/lib/nodeup`.
-//! It does not mount etcd volumes yet (planned, reported as skipped), install addons, or
-//! publish DNS records.
+//! It does not mount etcd volumes yet (planned, reported as skipped) or publish DNS records.
+//! It records the addons it applied in `/var/lib/nodeup/addons-applied.json`.
 //!
 //! Exit codes: 0 when the node is configured (a second run reports 0 changes), 1 on any
 //! error, with the error chain on stderr. Logs go to stderr; stdout carries only the
 //! `--dry-run` plan and the one-line summary.
 
+pub mod addons;
 pub mod apply;
 pub mod assets;
 pub mod atomic;
@@ -44,9 +48,12 @@ pub mod status;
 pub mod store;
 pub mod testing;
 
-use std::{net::IpAddr, path::PathBuf};
+use std::{
+    net::IpAddr,
+    path::{Path, PathBuf},
+};
 
-use berth_model::nodeup_config::NodeupConfig;
+use berth_model::nodeup_config::{NodeRole, NodeupConfig};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
@@ -94,6 +101,11 @@ pub struct Options {
     pub node_ip: Option<IpAddr>,
     /// The service manager.
     pub service_manager: ServiceManagerKind,
+    /// Do not apply the addons on a control-plane node.
+    pub skip_addons: bool,
+    /// The API server the addon step uses, instead of the local one (also makes the step
+    /// run under a `--root`).
+    pub api_server: Option<String>,
 }
 
 /// What a run produced.
@@ -102,7 +114,13 @@ pub enum Outcome {
     /// `--dry-run`: the plan, not applied.
     Planned(Vec<NodeTask>),
     /// The plan was applied.
-    Applied(Status),
+    Applied {
+        /// The status written.
+        status: Status,
+        /// What the addon step did; `None` when it did not run (not a control-plane node,
+        /// `--skip-addons`, or a `--root` without `--api-server`).
+        addons: Option<Box<addons::AddonsOutcome>>,
+    },
 }
 
 /// Runs nodeup.
@@ -183,7 +201,46 @@ pub async fn run(options: &Options) -> Result<Outcome> {
         text.as_bytes(),
         0o644,
     )?;
-    Ok(Outcome::Applied(status))
+    let addons = if run_addons(options, config.role) {
+        let ca = facts
+            .pki
+            .cas
+            .get(pki::KUBERNETES_CA)
+            .ok_or(pki::PkiError::MissingCa {
+                name: addons::CLIENT_COMMON_NAME.to_owned(),
+                ca: pki::KUBERNETES_CA.to_owned(),
+            })?;
+        let addon_options = addons::AddonsOptions::new(
+            options
+                .api_server
+                .clone()
+                .unwrap_or_else(addons::default_api_server),
+            facts.identity.hostname.clone(),
+            host.resolve(paths::ADDONS_APPLIED.as_ref()),
+        );
+        let outcome = addons::run(&store, ca, &addon_options)
+            .await
+            .map_err(|error| Error::Addons(Box::new(error)))?;
+        tracing::info!(%outcome, "addons");
+        Some(Box::new(outcome))
+    } else {
+        None
+    };
+    Ok(Outcome::Applied { status, addons })
+}
+
+/// Whether this run applies the addons.
+fn run_addons(options: &Options, role: NodeRole) -> bool {
+    if role != NodeRole::ControlPlane || options.skip_addons {
+        return false;
+    }
+    if options.root != Path::new("/") && options.api_server.is_none() {
+        tracing::info!(
+            "not applying addons: --root is set (pass --api-server to apply them to a cluster)"
+        );
+        return false;
+    }
+    true
 }
 
 /// The assets the plan installs (each once).

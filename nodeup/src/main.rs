@@ -2,7 +2,7 @@
 
 use std::{net::IpAddr, path::PathBuf, process::ExitCode};
 
-use berth_nodeup::{Options, Outcome, ServiceManagerKind};
+use berth_nodeup::{Options, Outcome, ServiceManagerKind, addons::AddonsOutcome};
 use clap::{Parser, ValueEnum};
 use tracing_subscriber::EnvFilter;
 
@@ -34,6 +34,13 @@ struct Args {
     /// The node's address, instead of the discovered one.
     #[arg(long, hide = true)]
     node_ip: Option<IpAddr>,
+    /// Do not apply the cluster's addons (control-plane nodes apply them by default).
+    #[arg(long)]
+    skip_addons: bool,
+    /// The API server the addon step uses instead of `https://127.0.0.1:443` (for tests;
+    /// also makes the step run under `--root`).
+    #[arg(long, env = "NODEUP_API_SERVER", hide = true)]
+    api_server: Option<String>,
     /// The service manager (`recording` is for tests).
     #[arg(long, value_enum, default_value_t = ServiceManagerArg::Systemd, hide = true)]
     service_manager: ServiceManagerArg,
@@ -74,6 +81,8 @@ fn main() -> ExitCode {
             ServiceManagerArg::Systemd => ServiceManagerKind::Systemd,
             ServiceManagerArg::Recording => ServiceManagerKind::Recording,
         },
+        skip_addons: args.skip_addons,
+        api_server: args.api_server,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -99,9 +108,16 @@ fn main() -> ExitCode {
             println!("{} tasks planned (dry run: nothing changed)", tasks.len());
             ExitCode::SUCCESS
         }
-        Ok(Outcome::Applied(status)) => {
+        Ok(Outcome::Applied { status, addons }) => {
             for skipped in &status.report.skipped {
                 eprintln!("warning: skipped (not implemented): {skipped}");
+            }
+            match addons.as_deref() {
+                Some(outcome @ AddonsOutcome::LeaseHeld { .. }) => {
+                    eprintln!("warning: addons: {outcome}");
+                }
+                Some(outcome) => eprintln!("addons: {outcome}"),
+                None => {}
             }
             println!(
                 "nodeup: {} changes ({} tasks) for {}/{}",

@@ -415,7 +415,7 @@ pub fn prepare(
         let digest = request_digest(&request, &ca.certificate_pem);
         let keypair = match reusable(host, &request, &digest, now) {
             Some(keypair) => keypair,
-            None => issue(request.clone(), ca, ca_key, &digest, now)?,
+            None => issue(request.clone(), ca, ca_key, &digest, now, ISSUED_VALIDITY)?,
         };
         issued.insert(request.name, keypair);
     }
@@ -452,12 +452,35 @@ fn reusable(
     })
 }
 
+/// Issues `request` from `ca` for `validity`, recording nothing: for a certificate a run
+/// uses in memory and never writes (nodeup's own client certificate, see
+/// [`crate::addons`]).
+///
+/// # Errors
+/// [`PkiError`] when `ca` has no key or the certificate cannot be made.
+pub fn issue_ephemeral(
+    request: IssueRequest,
+    ca: &CaKeypair,
+    now: OffsetDateTime,
+    validity: Duration,
+) -> Result<IssuedKeypair, PkiError> {
+    let Some(ca_key) = ca.private_key.as_ref() else {
+        return Err(PkiError::MissingCa {
+            name: request.name,
+            ca: request.ca,
+        });
+    };
+    let digest = request_digest(&request, &ca.certificate_pem);
+    issue(request, ca, ca_key, &digest, now, validity)
+}
+
 fn issue(
     request: IssueRequest,
     ca: &CaKeypair,
     ca_key: &PrivateKeyPem,
     digest: &str,
     now: OffsetDateTime,
+    validity: Duration,
 ) -> Result<IssuedKeypair, PkiError> {
     let error = |source| PkiError::Issue {
         name: request.name.clone(),
@@ -493,7 +516,7 @@ fn issue(
         ],
     };
     params.not_before = now - Duration::hours(1);
-    params.not_after = now + ISSUED_VALIDITY;
+    params.not_after = now + validity;
     let certificate = params.signed_by(&key, &issuer).map_err(error)?;
     let record = IssueRecord {
         request: digest.to_owned(),

@@ -113,6 +113,25 @@ impl StateStore {
         })
     }
 
+    /// The text of `<cluster>/<key>`, or `None` when the store has no such object.
+    ///
+    /// # Errors
+    /// [`Error`] when it cannot be read or is not text.
+    pub async fn cluster_text(&self, key: &str) -> Result<Option<String>, Error> {
+        let key = format!("{}/{key}", self.location.cluster);
+        match self.read_text(&key).await {
+            Ok(text) => Ok(Some(text)),
+            Err(Error::MissingObject { .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The store's URL.
+    #[must_use]
+    pub fn url(&self) -> &str {
+        &self.location.store_url
+    }
+
     /// The config's text.
     ///
     /// # Errors

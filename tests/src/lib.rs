@@ -5,6 +5,8 @@
 //! - [`fault_proxy`]: an HTTP proxy in front of moto that injects latency, throttling, 5xx
 //!   and dropped connections, and counts calls per API action.
 //! - [`k8s`]: a real etcd + kube-apiserver (+ kube-controller-manager) on loopback ports.
+//! - [`instance_nodes`]: the cloud's running instances join the test control plane as
+//!   nodes (through [`kubelet`]).
 //!
 //! This crate depends on no `berth-*` crate and links no AWS SDK: it talks to moto over plain
 //! HTTP, and to the test API server through the `kube` crate. It is for tests only; it panics
@@ -12,5 +14,7 @@
 
 pub mod fault_proxy;
 mod http;
+pub mod instance_nodes;
 pub mod k8s;
+pub mod kubelet;
 pub mod moto;

@@ -5,9 +5,13 @@
 
 mod create;
 mod edit;
+mod export;
 mod get;
+mod kube_api;
 mod rolling_update;
 mod update;
+mod upgrade;
+mod validate;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -16,11 +20,14 @@ pub(crate) use create::{
     SecretCommand, SshPublicKeyArgs, TopologyArg,
 };
 pub(crate) use edit::{EditArgs, EditCommand};
+pub(crate) use export::{ExportArgs, ExportCommand, ExportKubeconfigArgs};
 pub(crate) use get::{GetArgs, GetCommand};
 pub(crate) use rolling_update::{
     RoleArg, RollingUpdateArgs, RollingUpdateClusterArgs, RollingUpdateCommand,
 };
 pub(crate) use update::{PlanFormat, Target, UpdateArgs, UpdateClusterArgs, UpdateCommand};
+pub(crate) use upgrade::{UpgradeArgs, UpgradeClusterArgs, UpgradeCommand};
+pub(crate) use validate::{ValidateArgs, ValidateClusterArgs, ValidateCommand, ValidateFormat};
 
 use crate::env_vars::{BERTH_CLUSTER_NAME, BERTH_STATE_STORE};
 
@@ -74,8 +81,14 @@ pub(crate) enum Command {
     /// Replace instances that run an outdated launch template.
     #[command(name = "rolling-update")]
     RollingUpdate(RollingUpdateArgs),
+    /// Check that a cluster's nodes and system pods match its instance groups.
+    Validate(ValidateArgs),
+    /// Move a cluster's spec to a newer Kubernetes version.
+    Upgrade(UpgradeArgs),
     /// Delete a cluster, or an instance group from the spec.
     Delete(DeleteArgs),
+    /// Write credentials for a cluster's Kubernetes API to a kubeconfig.
+    Export(ExportArgs),
     /// Print the JSON Schema of the Cluster and InstanceGroup kinds.
     Schema(SchemaArgs),
 }

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 
+use super::kube_api::KubeApiArgs;
+
 /// `berth rolling-update`.
 #[derive(Debug, Args)]
 pub(crate) struct RollingUpdateArgs {
@@ -26,8 +28,8 @@ pub(crate) struct RollingUpdateClusterArgs {
     /// Replace the instances; without this the command only lists what needs replacing.
     #[arg(long, short)]
     pub(crate) yes: bool,
-    /// Replace instances without draining or validating Kubernetes (the workloads on them
-    /// stop at once). Required with --yes: the Kubernetes side is not available yet.
+    /// Replace instances without draining their nodes or validating the cluster: no
+    /// Kubernetes call is made, and the workloads on the instances stop at once.
     #[arg(long)]
     pub(crate) cloudonly: bool,
     /// Replace every selected instance, even those already up to date.
@@ -53,9 +55,28 @@ pub(crate) struct RollingUpdateClusterArgs {
     /// The pause after each replaced instance, e.g. `15s`, `2m`.
     #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
     pub(crate) interval: Duration,
-    /// How long a group may take to have its instances in service again after each step.
+    /// How long the cluster may take to validate (and a group to have its instances in
+    /// service again) after each step.
     #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
     pub(crate) validation_timeout: Duration,
+    /// How many validations in a row must succeed after each step.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub(crate) validate_count: u32,
+    /// The pause between two validations.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub(crate) validate_interval: Duration,
+    /// How long a node's drain may wait for PodDisruptionBudgets to allow its evictions.
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    pub(crate) drain_timeout: Duration,
+    /// The pause between draining a node and terminating its instance.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub(crate) post_drain_delay: Duration,
+    /// How many node instance groups may roll at the same time (bastions and the control
+    /// plane always roll one group at a time, first).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) parallel_groups: u32,
+    #[command(flatten)]
+    pub(crate) api: KubeApiArgs,
 }
 
 /// Instance group roles on the command line.

@@ -5,6 +5,7 @@ mod create_from_file;
 mod delete_cluster;
 mod delete_instance_group;
 mod edit;
+mod export_kubeconfig;
 mod get;
 mod input;
 mod new_cluster;
@@ -14,11 +15,13 @@ mod schema;
 mod secrets;
 mod store;
 mod update_cluster;
+mod upgrade_cluster;
+mod validate_cluster;
 
 use crate::{
     args::{
-        Cli, Command, CreateCommand, DeleteCommand, GetCommand, RollingUpdateCommand,
-        SecretCommand, UpdateCommand,
+        Cli, Command, CreateCommand, DeleteCommand, ExportCommand, GetCommand,
+        RollingUpdateCommand, SecretCommand, UpdateCommand, UpgradeCommand, ValidateCommand,
     },
     exit_status::ExitStatus,
 };
@@ -57,10 +60,19 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::RollingUpdate(rolling) => match rolling.command {
             RollingUpdateCommand::Cluster(args) => rolling_update::run(global, &args).await,
         },
+        Command::Upgrade(upgrade) => match upgrade.command {
+            UpgradeCommand::Cluster(args) => upgrade_cluster::run(global, &args).await,
+        },
+        Command::Validate(validate) => match validate.command {
+            ValidateCommand::Cluster(args) => validate_cluster::run(global, &args).await,
+        },
         Command::Edit(edit) => edit::run(global, &edit.command).await,
         Command::Delete(delete) => match delete.command {
             DeleteCommand::Instancegroup(args) => delete_instance_group::run(global, &args).await,
             DeleteCommand::Cluster(args) => delete_cluster::run(global, &args).await,
+        },
+        Command::Export(export) => match export.command {
+            ExportCommand::Kubeconfig(args) => export_kubeconfig::run(global, &args).await,
         },
         Command::Schema(args) => schema::run(args.kind),
     }

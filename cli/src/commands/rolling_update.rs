@@ -1,16 +1,18 @@
 //! `berth rolling-update cluster`: list the instances that run an outdated launch template
-//! version, and with `--yes --cloudonly` replace them.
-//!
-//! Only the cloud side exists: instances are replaced without draining their nodes or
-//! validating the cluster, so `--yes` requires `--cloudonly` to say so. The cluster's lease is
-//! held while instances are replaced.
+//! version, and with `--yes` replace them: drain each node through the Eviction API, terminate
+//! its instance, and validate the cluster before the next step; `--cloudonly` replaces
+//! instances without any Kubernetes call. The cluster's lease is held while instances are
+//! replaced.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use berth_cloudup::{
     aws::AwsClients,
-    rolling::{self, GroupStatus, Role, RollEvent, RollOptions},
+    kubernetes::{DrainEvent, DrainOptions},
+    rolling::{
+        self, GroupStatus, KubernetesGate, NodeGate, Role, RollEvent, RollOptions, ValidationPolicy,
+    },
 };
 use berth_model::{InstanceGroup, IntOrString};
 use berth_state_store::lease::Lease;
@@ -21,7 +23,9 @@ use crate::{
     commands::store,
     error::CommandError,
     exit_status::ExitStatus,
-    operation_lease, printer, settings,
+    kube_access, operation_lease, printer,
+    rolling_progress::RollProgress,
+    settings,
 };
 
 /// Runs `berth rolling-update cluster`.
@@ -29,15 +33,6 @@ pub(crate) async fn run(
     global: &GlobalArgs,
     args: &RollingUpdateClusterArgs,
 ) -> anyhow::Result<ExitStatus> {
-    if args.yes && !args.cloudonly {
-        printer::note(
-            "error: draining nodes and validating the cluster between instances is not \
-             available yet, so `--yes` needs `--cloudonly`.\n\
-             With `--cloudonly`, instances are terminated without draining their nodes: the \
-             workloads on them stop at once.",
-        );
-        return Ok(ExitStatus::UserError);
-    }
     let name = settings::cluster_name(args.cluster.as_deref(), global)?;
     let specs = store::open_cluster(global, &name).await?;
     let cluster = specs.cluster().await?.value;
@@ -71,8 +66,7 @@ pub(crate) async fn run(
         // Still sweep: an earlier run may have left detached instances behind.
     } else if !args.yes {
         printer::note(&format!(
-            "\nMust specify --yes to rolling-update: berth rolling-update cluster {name} --yes \
-             --cloudonly"
+            "\nMust specify --yes to rolling-update: berth rolling-update cluster {name} --yes"
         ));
         return Ok(ExitStatus::Success);
     }
@@ -80,9 +74,64 @@ pub(crate) async fn run(
         max_surge: spec_surges(&groups, &plan),
         default_max_surge: args.max_surge.unwrap_or(1),
         interval: args.interval,
-        validation_timeout: args.validation_timeout,
+        post_drain_delay: args.post_drain_delay,
+        validation: ValidationPolicy {
+            count: args.validate_count,
+            interval: args.validate_interval,
+            timeout: args.validation_timeout,
+        },
+        parallel_groups: usize::try_from(args.parallel_groups).unwrap_or(1),
     };
-    roll(&name, specs.store(), &clients, &plan, &options).await
+    let progress = Arc::new(RollProgress::new());
+    let gate = if args.cloudonly {
+        printer::note(
+            "\n--cloudonly: instances are terminated without draining their nodes or validating \
+             the cluster.",
+        );
+        None
+    } else {
+        // Valid long enough for the whole roll: every step may take the validation timeout.
+        let steps = plan.iter().map(GroupStatus::needing_update).sum::<usize>() + plan.len();
+        let validity = args
+            .validation_timeout
+            .saturating_add(args.drain_timeout)
+            .saturating_mul(u32::try_from(steps).unwrap_or(u32::MAX))
+            .clamp(
+                Duration::from_secs(60 * 60),
+                Duration::from_secs(7 * 24 * 60 * 60),
+            );
+        let client =
+            kube_access::admin_client(&specs, args.api.server.as_deref(), validity).await?;
+        let drain = DrainOptions {
+            timeout: args.drain_timeout,
+            // As kops drains: DaemonSet pods stay, emptyDir data and unmanaged pods go.
+            delete_emptydir_data: true,
+            force: true,
+            ..DrainOptions::default()
+        };
+        let lines = Arc::clone(&progress);
+        Some(KubernetesGate::new(
+            client,
+            clients.clone(),
+            &name,
+            drain,
+            move |event: &DrainEvent| {
+                if let Some(line) = describe_drain(event) {
+                    lines.line(&line);
+                }
+            },
+        ))
+    };
+    roll(
+        &name,
+        specs.store(),
+        &clients,
+        &plan,
+        &options,
+        gate.as_ref().map(|gate| gate as &dyn NodeGate),
+        &progress,
+    )
+    .await
 }
 
 /// Whether `--instance-group` and `--instance-group-roles` select `group`.
@@ -171,16 +220,14 @@ async fn roll(
     clients: &AwsClients,
     plan: &[GroupStatus],
     options: &RollOptions,
+    gate: Option<&dyn NodeGate>,
+    progress: &RollProgress,
 ) -> anyhow::Result<ExitStatus> {
     let holder = operation_lease::holder("rolling-update cluster");
     let mut lease =
         Lease::acquire(store.clone(), name, &holder, operation_lease::LEASE_TTL).await?;
-    printer::note(
-        "\n--cloudonly: instances are terminated without draining their nodes or validating \
-         the cluster.",
-    );
-    let mut report = |event: RollEvent| printer::note(&describe(&event));
-    let rolling = rolling::roll(clients, name, plan, options, &mut report);
+    let report = |event: RollEvent| progress.on_event(&event, &describe(&event));
+    let rolling = rolling::roll(clients, name, plan, options, gate, &report);
     tokio::pin!(rolling);
     let mut renew = tokio::time::interval(operation_lease::LEASE_RENEWAL);
     renew.tick().await;
@@ -190,17 +237,41 @@ async fn roll(
             _ = renew.tick() => lease.renew().await?,
         }
     };
+    progress.finish();
     lease.release().await?;
     let replaced = outcome.with_context(|| {
         format!(
             "rolling update of cluster `{name}` did not finish: run it again to continue \
-             (instances it detached are terminated then)"
+             (instances it detached are drained and terminated then)"
         )
     })?;
     printer::note(&format!(
         "Rolling update of cluster `{name}` done: {replaced} instances replaced."
     ));
     Ok(ExitStatus::Success)
+}
+
+/// One line of drain progress, for what is worth a line.
+fn describe_drain(event: &DrainEvent) -> Option<String> {
+    match event {
+        DrainEvent::Cordoned { node } => Some(format!("Cordoned node `{node}`.")),
+        DrainEvent::Evicted { pod } => Some(format!("Evicted pod {pod}.")),
+        DrainEvent::Blocked { pod, pdbs, .. } => Some(format!(
+            "Eviction of pod {pod} refused{}; retrying until --drain-timeout.",
+            if pdbs.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " by PodDisruptionBudget {}",
+                    pdbs.iter()
+                        .map(|pdb| format!("`{}`", pdb.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        )),
+        DrainEvent::Skipped { .. } | DrainEvent::Gone { .. } => None,
+    }
 }
 
 /// One line of progress.
@@ -218,11 +289,23 @@ fn describe(event: &RollEvent) -> String {
             };
             format!("Updating instance group `{instance_group}`: {instances} instances, {how}.")
         }
-        RollEvent::StraysTerminated {
+        RollEvent::StraysFound {
             instance_group,
             instances,
         } => format!(
-            "Terminated {} of `{instance_group}`, detached by an earlier rolling update.",
+            "Found {} of `{instance_group}`, detached by an earlier rolling update: finishing \
+             them first.",
+            instances.join(", ")
+        ),
+        RollEvent::Validated {
+            instance_group,
+            attempts,
+        } => format!("Cluster validated while updating `{instance_group}` ({attempts} checks)."),
+        RollEvent::Drained {
+            instance_group,
+            instances,
+        } => format!(
+            "Drained the nodes of {} of `{instance_group}`.",
             instances.join(", ")
         ),
         RollEvent::Detached {

@@ -7,10 +7,15 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use berth_cloudup::{aws::AwsClients, engine};
+use berth_cloudup::{
+    aws::AwsClients,
+    engine,
+    facts::{assets::AssetHashes, node_secrets},
+};
 use berth_model::{
-    CloudFacts,
-    builders::{BuildContext, BuildFacts, HostedZoneFact},
+    CloudFacts, CompletedCluster,
+    assets::DEFAULT_ARCH,
+    builders::{BuildContext, BuildFacts, HostedZoneFact, NodeBootstrap},
     ssh::SshPublicKey,
 };
 use berth_state_store::{ObjectStore, lease::Lease};
@@ -19,6 +24,7 @@ use crate::{
     args::{GlobalArgs, PlanFormat, Target, UpdateClusterArgs},
     aws_session,
     commands::store,
+    env_vars::BERTH_ASSETS_BASE_URL,
     exit_status::ExitStatus,
     nodeup_asset, operation_lease, printer, progress, settings,
     spec_store::SpecStore,
@@ -31,7 +37,9 @@ pub(crate) async fn run(
 ) -> anyhow::Result<ExitStatus> {
     let name = settings::cluster_name(args.cluster.as_deref(), global)?;
     let specs = store::open_cluster(global, &name).await?;
-    let desired = desired_graph(&specs).await?;
+    // The bootstrap token is stored only by a run that writes (apply or Terraform output).
+    let writes = args.yes || args.target == Target::Terraform;
+    let desired = desired_graph(&specs, writes).await?;
 
     if args.target == Target::Terraform {
         let out = args
@@ -104,7 +112,7 @@ struct Desired {
     graph: berth_model::aws::Graph,
 }
 
-async fn desired_graph(specs: &SpecStore) -> anyhow::Result<Desired> {
+async fn desired_graph(specs: &SpecStore, writes: bool) -> anyhow::Result<Desired> {
     let cluster = specs.cluster().await?.value;
     let groups: Vec<_> = specs
         .instance_groups()
@@ -137,6 +145,7 @@ async fn desired_graph(specs: &SpecStore) -> anyhow::Result<Desired> {
             .hosted_zone
             .clone()
             .map(|(name, private)| HostedZoneFact { name, private }),
+        node_bootstrap: node_bootstrap(specs, &completed, writes).await?,
     };
     let graph = berth_model::builders::build(&BuildContext {
         cluster: &completed,
@@ -146,6 +155,42 @@ async fn desired_graph(specs: &SpecStore) -> anyhow::Result<Desired> {
         region,
         clients,
         graph,
+    })
+}
+
+/// The nodeup configs' assets (hashes from their publishers or `BERTH_ASSETS_BASE_URL`'s
+/// mirrors), the cluster CA's certificate and the bootstrap token (stored when `writes`).
+async fn node_bootstrap(
+    specs: &SpecStore,
+    completed: &CompletedCluster,
+    writes: bool,
+) -> anyhow::Result<NodeBootstrap> {
+    let version = completed
+        .cluster
+        .spec
+        .kubernetes_version
+        .as_deref()
+        .context("the completed spec has no kubernetesVersion")?;
+    let mirrors: Vec<String> = std::env::var(BERTH_ASSETS_BASE_URL)
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let locations = berth_model::assets::node_assets(version, DEFAULT_ARCH, &mirrors)
+        .with_context(|| format!("invalid `{BERTH_ASSETS_BASE_URL}`"))?;
+    let store = specs.store().as_ref();
+    let hashes = AssetHashes::new();
+    let (assets, certificate, token) = tokio::join!(
+        hashes.pin(&locations),
+        node_secrets::kubernetes_ca_certificate(store, specs.keys()),
+        node_secrets::bootstrap_token(store, specs.keys(), writes),
+    );
+    Ok(NodeBootstrap {
+        assets: assets?,
+        kubernetes_ca_certificates: vec![certificate?],
+        bootstrap_token: Some(token?),
     })
 }
 

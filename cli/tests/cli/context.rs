@@ -6,6 +6,7 @@ use std::{
 };
 
 use assert_cmd::Command;
+use sha2::Digest as _;
 
 /// The workspace root (the parent of the `cli` crate).
 pub(crate) fn workspace_root() -> PathBuf {
@@ -18,6 +19,40 @@ pub(crate) fn workspace_root() -> PathBuf {
 /// A path under `tests/` of the workspace.
 pub(crate) fn fixture(relative: &str) -> PathBuf {
     workspace_root().join("tests").join(relative)
+}
+
+/// A `file://` mirror with a checksum file for every node asset of every supported
+/// Kubernetes release up to patch 20 (the assets themselves are never downloaded by
+/// `berth`), made once per test process so that `update cluster` needs no network.
+pub(crate) fn asset_mirror() -> &'static str {
+    static MIRROR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    MIRROR.get_or_init(|| {
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("asset-mirror-{}", std::process::id()));
+        let base = format!("file://{}", root.display());
+        for minor in 28..=36 {
+            for patch in 0..=20 {
+                let version = format!("1.{minor}.{patch}");
+                let assets = berth_model::assets::node_assets(
+                    &version,
+                    berth_model::assets::DEFAULT_ARCH,
+                    std::slice::from_ref(&base),
+                )
+                .expect("a valid version");
+                for asset in assets {
+                    let path = asset.checksum_urls[0]
+                        .strip_prefix("file://")
+                        .expect("a file URL");
+                    let path = Path::new(path);
+                    std::fs::create_dir_all(path.parent().expect("a parent")).expect("mirror dir");
+                    let hash = hex::encode(sha2::Sha256::digest(asset.name.as_bytes()));
+                    std::fs::write(path, format!("{hash}  {}\n", asset.file_name))
+                        .expect("checksum file");
+                }
+            }
+        }
+        base
+    })
 }
 
 /// A temp store and HOME; `berth()` runs the binary against them.
@@ -58,6 +93,7 @@ impl TestContext {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path().join("home"))
             .env("BERTH_STATE_STORE", self.store_url())
+            .env("BERTH_ASSETS_BASE_URL", asset_mirror())
             .env("NO_COLOR", "1")
             .current_dir(self.dir.path());
         command

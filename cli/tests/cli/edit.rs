@@ -4,9 +4,9 @@ use std::os::unix::fs::PermissionsExt as _;
 
 use crate::context::{TestContext, fixture, ok, run};
 
-const CLUSTER: &str = "existing.example.com";
+pub(crate) const CLUSTER: &str = "existing.example.com";
 
-fn context() -> TestContext {
+pub(crate) fn context() -> TestContext {
     let context = TestContext::new();
     ok(context
         .berth()
@@ -17,14 +17,14 @@ fn context() -> TestContext {
 }
 
 /// Writes an executable editor script; it gets the file to edit as `$1`.
-fn editor(context: &TestContext, name: &str, body: &str) -> String {
+pub(crate) fn editor(context: &TestContext, name: &str, body: &str) -> String {
     let path = context.path().join(name);
     std::fs::write(&path, format!("#!/bin/sh\nset -e\n{body}\n")).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     path.to_string_lossy().into_owned()
 }
 
-fn nodes_yaml(context: &TestContext) -> String {
+pub(crate) fn nodes_yaml(context: &TestContext) -> String {
     ok(context.berth().args([
         "get",
         "instancegroups",

@@ -1,7 +1,8 @@
 //! `berth rolling-update cluster --cloudonly` end to end against the AWS emulator: a node
 //! instance type change makes the node instances outdated; the update replaces exactly those,
 //! leaves no old instance running, `--force` replaces the control plane's instance, and an
-//! instance a stopped run left detached is terminated by the next run.
+//! instance a stopped run left detached is terminated by the next run. The Kubernetes side
+//! (drain, validation) is in `rolling_update_kubernetes`, which shares this module's world.
 //!
 //! Every test works in an emulator account of its own.
 
@@ -16,21 +17,21 @@ use berth_test_support::moto::{MotoServer, REGION};
 
 use crate::context::{Run, TestContext, ok, run};
 
-const CLUSTER: &str = "a.example.com";
-const NODES: &str = "nodes-us-east-1a";
-const CONTROL_PLANE: &str = "control-plane-us-east-1a";
+pub(crate) const CLUSTER: &str = "a.example.com";
+pub(crate) const NODES: &str = "nodes-us-east-1a";
+pub(crate) const CONTROL_PLANE: &str = "control-plane-us-east-1a";
 const SSH_PUBLIC_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOkQECO1shKheI153RO8mJaMSCn/T26Ixy3dNCrh0CMV admin@example";
 
 /// A state store, a fresh emulator account and clients for it.
-struct World {
-    context: TestContext,
+pub(crate) struct World {
+    pub(crate) context: TestContext,
     env: Vec<(String, String)>,
-    runtime: tokio::runtime::Runtime,
-    aws: AwsClients,
+    pub(crate) runtime: tokio::runtime::Runtime,
+    pub(crate) aws: AwsClients,
 }
 
 impl World {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let env = MotoServer::shared().account_env();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -64,7 +65,7 @@ impl World {
         }
     }
 
-    fn berth(&self) -> Command {
+    pub(crate) fn berth(&self) -> Command {
         let mut command = self.context.berth();
         command
             .envs(self.env.iter().map(|(name, value)| (name, value)))
@@ -76,7 +77,7 @@ impl World {
         command
     }
 
-    fn rolling_update(&self, args: &[&str]) -> Run {
+    pub(crate) fn rolling_update(&self, args: &[&str]) -> Run {
         run(self
             .berth()
             .args(["rolling-update", "cluster", CLUSTER])
@@ -85,7 +86,7 @@ impl World {
 
     /// A public single-zone cluster (one control-plane node, two nodes), applied, whose nodes
     /// then change instance type and are applied again: their instances are outdated.
-    fn cluster_with_outdated_nodes(&self) {
+    pub(crate) fn cluster_with_outdated_nodes(&self) {
         let key = self.context.write("admin.pub", SSH_PUBLIC_KEY);
         ok(self
             .berth()
@@ -100,7 +101,7 @@ impl World {
         ok(self.berth().args(["update", "cluster", CLUSTER, "--yes"]));
     }
 
-    fn group(&self, instance_group: &str) -> AutoScalingGroup {
+    pub(crate) fn group(&self, instance_group: &str) -> AutoScalingGroup {
         let name = format!("{instance_group}.{CLUSTER}");
         self.runtime
             .block_on(
@@ -118,7 +119,7 @@ impl World {
     }
 
     /// The latest version of the launch template `<instance_group>.<cluster>`.
-    fn latest_version(&self, instance_group: &str) -> String {
+    pub(crate) fn latest_version(&self, instance_group: &str) -> String {
         let templates = self
             .runtime
             .block_on(
@@ -166,7 +167,7 @@ impl World {
     }
 
     /// The ids of the instances among `ids` that are not terminated.
-    fn alive(&self, ids: &BTreeSet<String>) -> BTreeSet<String> {
+    pub(crate) fn alive(&self, ids: &BTreeSet<String>) -> BTreeSet<String> {
         let described = self
             .runtime
             .block_on(self.aws.ec2.describe_instances().send())
@@ -189,7 +190,7 @@ impl World {
 }
 
 /// The instance ids of a group.
-fn ids(group: &AutoScalingGroup) -> BTreeSet<String> {
+pub(crate) fn ids(group: &AutoScalingGroup) -> BTreeSet<String> {
     group
         .instances()
         .iter()
@@ -198,7 +199,7 @@ fn ids(group: &AutoScalingGroup) -> BTreeSet<String> {
 }
 
 /// The launch template versions of a group's instances.
-fn versions(group: &AutoScalingGroup) -> Vec<String> {
+pub(crate) fn versions(group: &AutoScalingGroup) -> Vec<String> {
     group
         .instances()
         .iter()
@@ -312,19 +313,4 @@ fn cloudonly_replaces_the_outdated_nodes_and_force_replaces_the_control_plane() 
     );
     assert!(world.alive(&strays).is_empty(), "{}", swept.stderr);
     assert_eq!(world.group(NODES).instances().len(), 2);
-}
-
-#[test]
-fn yes_without_cloudonly_is_refused_because_draining_does_not_exist_yet() {
-    let context = TestContext::new();
-    let result = run(context
-        .berth()
-        .args(["rolling-update", "cluster", CLUSTER, "--yes"]));
-    assert_eq!(result.code, 1, "{}", result.stderr);
-    assert!(result.stderr.contains("--cloudonly"), "{}", result.stderr);
-    assert!(
-        result.stderr.contains("without draining"),
-        "{}",
-        result.stderr
-    );
 }

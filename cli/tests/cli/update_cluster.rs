@@ -4,11 +4,12 @@
 //!
 //! Every test works in an emulator account of its own, so clusters can keep fixed names.
 
-mod account;
+pub(crate) mod account;
 mod bad_input;
 mod changes;
 mod dns;
 mod faults;
+mod node_bootstrap;
 mod reference;
 mod terraform;
-mod world;
+pub(crate) mod world;

@@ -1,6 +1,9 @@
 //! The benchmark's world: its own emulator behind the latency-injecting proxy, a `file://`
 //! state store in a temporary directory, and the private three-zone HA cluster with a bastion
 //! built as `berth create cluster` + `berth update cluster` build it.
+//!
+//! Shared by the `update_cluster` and `rolling_update` benchmarks (included with `#[path]`);
+//! the latter builds its own cluster through [`World::graph_of`] and [`create_options`].
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
@@ -8,7 +11,7 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sts::config::Credentials;
 use berth_cloudup::aws::AwsClients;
 use berth_model::{
-    CloudFacts, CreateClusterOptions, Topology,
+    CloudFacts, Cluster, CreateClusterOptions, InstanceGroup, Topology,
     aws::Graph,
     builders::{BuildContext, BuildFacts, HostedZoneFact, NodeupAsset},
     ssh::SshPublicKey,
@@ -79,13 +82,19 @@ impl World {
     pub(crate) async fn desired_graph(&self) -> Graph {
         let (cluster, groups) =
             berth_model::build_cluster(&create_options(self.store.url())).expect("valid options");
-        berth_model::validate(&cluster, &groups).expect("a valid spec");
-        let account = berth_cloudup::facts::gather(&self.clients, &cluster, &groups)
+        self.graph_of(&cluster, &groups).await
+    }
+
+    /// The desired graph of a spec, as `update cluster` computes it: facts gathered through
+    /// the proxy → completed spec → builders.
+    pub(crate) async fn graph_of(&self, cluster: &Cluster, groups: &[InstanceGroup]) -> Graph {
+        berth_model::validate(cluster, groups).expect("a valid spec");
+        let account = berth_cloudup::facts::gather(&self.clients, cluster, groups)
             .await
             .expect("facts from the emulator");
         let completed = berth_model::complete(
-            &cluster,
-            &groups,
+            cluster,
+            groups,
             &CloudFacts {
                 region: REGION.to_owned(),
                 available_zones: account.available_zones.clone(),
@@ -109,6 +118,8 @@ impl World {
                 .hosted_zone
                 .clone()
                 .map(|(name, private)| HostedZoneFact { name, private }),
+            // No assets, CA or token in the nodeup configs: the emulator boots nothing.
+            ..BuildFacts::default()
         };
         berth_model::builders::build(&BuildContext {
             cluster: &completed,
@@ -130,7 +141,7 @@ async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
 
 /// `berth create cluster bench.example.com --zones a,b,c --control-plane-zones a,b,c
 /// --topology private --bastion --state <store>`.
-fn create_options(store_url: &str) -> CreateClusterOptions {
+pub(crate) fn create_options(store_url: &str) -> CreateClusterOptions {
     let zones: Vec<String> = ZONES.iter().map(|zone| (*zone).to_owned()).collect();
     CreateClusterOptions {
         name: CLUSTER.to_owned(),

@@ -1,19 +1,24 @@
-//! Rolling updates, the cloud side: which instances of a cluster's autoscaling groups run an
-//! old launch template version ([`status`]), and replacing them ([`roll`]).
-//!
-//! Only the cloud side exists: instances are replaced without draining their Kubernetes node
-//! and without validating the cluster in between (kops's `--cloudonly`).
+//! Rolling updates: which instances of a cluster's autoscaling groups run an old launch
+//! template version ([`status`]), and replacing them ([`roll`]), draining their Kubernetes
+//! nodes and validating the cluster between steps through a [`NodeGate`] (none: kops's
+//! `--cloudonly`).
 //!
 //! - [`status`]: one DescribeAutoScalingGroups by the cluster tag, one DescribeLaunchTemplates.
-//! - [`roll`]: per group, bastions first, then the control plane one instance at a time, then
-//!   the node groups; node and bastion groups surge by detaching instances.
+//! - [`roll`]: bastions first, then the control plane one instance at a time, then the node
+//!   groups (several at once with `parallel_groups`); node and bastion groups surge by
+//!   detaching instances.
+//! - [`KubernetesGate`]: the gate of a real cluster, through the `kube` crate.
 
 mod calls;
+mod gate;
+mod kubernetes_gate;
 mod roll;
 mod status;
 
 use std::time::Duration;
 
+pub use gate::{NodeGate, ValidationPolicy, ValidationProblem, wait_until_valid};
+pub use kubernetes_gate::{KubernetesGate, expected_groups, validate_cluster};
 pub use roll::{RollEvent, RollOptions, roll};
 pub use status::{GroupStatus, InstanceStatus, Role, status};
 
@@ -39,6 +44,29 @@ pub enum RollingError {
         what: String,
         /// How long it was awaited.
         elapsed: Duration,
+    },
+    /// The cluster did not validate in time; nothing more was drained or terminated.
+    #[error(
+        "{what} did not validate within {waited:?}; instances not yet replaced keep running. \
+         Problems:\n  {}",
+        problems.join("\n  ")
+    )]
+    NotValid {
+        /// What was being validated.
+        what: String,
+        /// How long it was given.
+        waited: Duration,
+        /// The last validation's problems.
+        problems: Vec<ValidationProblem>,
+    },
+    /// A Kubernetes call or a drain failed.
+    #[error("{what}")]
+    Kubernetes {
+        /// What failed, naming the node or instance.
+        what: String,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// An autoscaling group disappeared during the update.
     #[error("the autoscaling group `{group}` no longer exists")]

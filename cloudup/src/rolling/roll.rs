@@ -1,10 +1,12 @@
-//! Replacing a cluster's outdated instances, group by group, without Kubernetes.
+//! Replacing a cluster's outdated instances, group by group.
 //!
-//! Control-plane groups replace one instance at a time: TerminateInstanceInAutoScalingGroup
-//! keeping the desired capacity, then a wait until the group is whole again. Other groups
-//! surge: up to `max_surge` old instances are tagged and detached (the group launches their
-//! replacements), and once the group is whole again they are terminated. Instances an earlier
-//! run detached but did not terminate are terminated first.
+//! Control-plane groups replace one instance at a time: drain its node, then
+//! TerminateInstanceInAutoScalingGroup keeping the desired capacity, then wait until the group
+//! is whole and the cluster validates. Other groups surge: up to `max_surge` old instances are
+//! tagged and detached (the group launches their replacements); once the group is whole and
+//! the cluster validates (the replacements joined), the detached instances are drained and
+//! terminated. Instances an earlier run detached but did not terminate are finished first, the
+//! same way. Without a [`NodeGate`] (`--cloudonly`) nothing is drained or validated.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -12,9 +14,10 @@ use std::{
 };
 
 use aws_sdk_autoscaling::types::AutoScalingGroup;
+use futures_util::{StreamExt as _, stream};
 use tokio::time::Instant;
 
-use super::{GroupStatus, Role, RollingError, calls};
+use super::{GroupStatus, NodeGate, Role, RollingError, ValidationPolicy, calls, wait_until_valid};
 use crate::{aws::AwsClients, engine::RetryPolicy};
 
 /// How a rolling update proceeds.
@@ -27,18 +30,27 @@ pub struct RollOptions {
     pub default_max_surge: u32,
     /// The pause after each replacement step.
     pub interval: Duration,
-    /// How long a group may take to become whole again after a step.
-    pub validation_timeout: Duration,
+    /// The pause between draining a node and terminating its instance.
+    pub post_drain_delay: Duration,
+    /// How the cluster must validate after each step; its timeout also bounds the waits for
+    /// a group to become whole and for instances to terminate.
+    pub validation: ValidationPolicy,
+    /// How many node groups may roll at once (bastions and the control plane always roll
+    /// one group at a time, before the node groups).
+    pub parallel_groups: usize,
 }
 
 impl Default for RollOptions {
-    /// kops's defaults on AWS: surge 1, 15 s between instances, 15 min to become whole.
+    /// kops's defaults on AWS: surge 1, 15 s between instances, 5 s after a drain, two
+    /// validations in a row within 15 min; one group at a time.
     fn default() -> Self {
         Self {
             max_surge: BTreeMap::new(),
             default_max_surge: 1,
             interval: Duration::from_secs(15),
-            validation_timeout: Duration::from_secs(15 * 60),
+            post_drain_delay: Duration::from_secs(5),
+            validation: ValidationPolicy::default(),
+            parallel_groups: 1,
         }
     }
 }
@@ -69,8 +81,8 @@ pub enum RollEvent {
         /// How many it detaches at once (0: in place).
         surge: usize,
     },
-    /// Instances an earlier run detached were terminated.
-    StraysTerminated {
+    /// Instances an earlier run detached were found; they are finished first.
+    StraysFound {
         /// The instance group.
         instance_group: String,
         /// Their ids.
@@ -78,6 +90,20 @@ pub enum RollEvent {
     },
     /// Instances were detached; the group launches their replacements.
     Detached {
+        /// The instance group.
+        instance_group: String,
+        /// Their ids.
+        instances: Vec<String>,
+    },
+    /// The cluster validated (the given number of times in a row).
+    Validated {
+        /// The instance group being updated.
+        instance_group: String,
+        /// How many validations it took.
+        attempts: u32,
+    },
+    /// The nodes of these instances were cordoned and drained.
+    Drained {
         /// The instance group.
         instance_group: String,
         /// Their ids.
@@ -97,110 +123,198 @@ pub enum RollEvent {
     },
 }
 
+/// What a roll needs besides its options.
+struct Roll<'a> {
+    clients: &'a AwsClients,
+    cluster: &'a str,
+    options: &'a RollOptions,
+    gate: Option<&'a dyn NodeGate>,
+    on_event: &'a (dyn Fn(RollEvent) + Send + Sync),
+}
+
 /// Replaces the instances of `plan` that need an update, group by group in the plan's order
-/// (see [`super::status`]), and returns how many were replaced.
+/// (see [`super::status`]; node groups `options.parallel_groups` at a time), draining and
+/// validating through `gate` unless it is `None`, and returns how many were replaced.
 ///
 /// # Errors
 ///
-/// When an AWS call fails or a group does not become whole within the validation timeout.
+/// When an AWS or Kubernetes call fails, a drain does not finish, or a group does not become
+/// whole or the cluster does not validate within the validation timeout. Instances not yet
+/// replaced keep running; a later run continues where this one stopped.
 pub async fn roll(
     clients: &AwsClients,
     cluster: &str,
     plan: &[GroupStatus],
     options: &RollOptions,
-    on_event: &mut (dyn FnMut(RollEvent) + Send),
+    gate: Option<&dyn NodeGate>,
+    on_event: &(dyn Fn(RollEvent) + Send + Sync),
 ) -> Result<usize, RollingError> {
+    let roll = Roll {
+        clients,
+        cluster,
+        options,
+        gate,
+        on_event,
+    };
     let mut replaced = 0;
-    for group in plan {
-        replaced += roll_group(clients, cluster, group, options, on_event).await?;
+    let (nodes, others): (Vec<&GroupStatus>, Vec<&GroupStatus>) =
+        plan.iter().partition(|group| group.role == Role::Node);
+    for group in others {
+        replaced += roll.group(group).await?;
     }
-    Ok(replaced)
+    let mut node_rolls = stream::iter(nodes.into_iter().map(|group| roll.group(group)))
+        .buffer_unordered(options.parallel_groups.max(1));
+    let mut first_error = None;
+    while let Some(outcome) = node_rolls.next().await {
+        match outcome {
+            Ok(count) => replaced += count,
+            // Let the other groups finish their step rather than cut them off mid-drain.
+            Err(error) => {
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    match first_error {
+        Some(error) => Err(error),
+        None => Ok(replaced),
+    }
 }
 
-async fn roll_group(
-    clients: &AwsClients,
-    cluster: &str,
-    group: &GroupStatus,
-    options: &RollOptions,
-    on_event: &mut (dyn FnMut(RollEvent) + Send),
-) -> Result<usize, RollingError> {
-    let name = &group.instance_group;
-    let current = describe(clients, &group.asg_name).await?;
-    let strays = calls::stray_instances(&clients.ec2, cluster, name, &ids_of(&current)).await?;
-    if !strays.is_empty() {
-        terminate_detached(clients, &strays, options).await?;
-        on_event(RollEvent::StraysTerminated {
-            instance_group: name.clone(),
-            instances: strays,
-        });
-    }
-    let mut old: BTreeSet<String> = group
-        .instances
-        .iter()
-        .filter(|instance| instance.needs_update)
-        .map(|instance| instance.id.clone())
-        .collect();
-    if old.is_empty() {
-        return Ok(0);
-    }
-    let surge = options.surge_of(group);
-    on_event(RollEvent::GroupStarted {
-        instance_group: name.clone(),
-        instances: old.len(),
-        surge,
-    });
-    let mut replaced = 0;
-    let mut first = true;
-    loop {
-        let current = wait_until_whole(clients, group, &old, options.validation_timeout).await?;
-        let present = ids_of(&current);
-        old.retain(|id| present.contains(id));
+impl Roll<'_> {
+    async fn group(&self, group: &GroupStatus) -> Result<usize, RollingError> {
+        let name = &group.instance_group;
+        let current = describe(self.clients, &group.asg_name).await?;
+        let strays =
+            calls::stray_instances(&self.clients.ec2, self.cluster, name, &ids_of(&current))
+                .await?;
+        if !strays.is_empty() {
+            (self.on_event)(RollEvent::StraysFound {
+                instance_group: name.clone(),
+                instances: strays.clone(),
+            });
+            wait_until_whole(self.clients, group, &BTreeSet::new(), self.timeout()).await?;
+            self.validate(name).await?;
+            self.drain_and_terminate_detached(name, strays).await?;
+        }
+        let mut old: BTreeSet<String> = group
+            .instances
+            .iter()
+            .filter(|instance| instance.needs_update)
+            .map(|instance| instance.id.clone())
+            .collect();
         if old.is_empty() {
-            break;
+            return Ok(0);
         }
-        if !first && !options.interval.is_zero() {
-            tokio::time::sleep(options.interval).await;
+        let surge = self.options.surge_of(group);
+        (self.on_event)(RollEvent::GroupStarted {
+            instance_group: name.clone(),
+            instances: old.len(),
+            surge,
+        });
+        let mut replaced = 0;
+        let mut first = true;
+        loop {
+            let current = wait_until_whole(self.clients, group, &old, self.timeout()).await?;
+            let present = ids_of(&current);
+            old.retain(|id| present.contains(id));
+            // Between two surge batches this validation would gate only the next detach,
+            // which takes no capacity away: the validation after that detach checks the
+            // whole cluster (the last termination included) before anything more is
+            // drained. So a surge validates before its first batch and after its last.
+            if surge == 0 || first || old.is_empty() {
+                self.validate(name).await?;
+            }
+            if old.is_empty() {
+                break;
+            }
+            if !first && !self.options.interval.is_zero() {
+                tokio::time::sleep(self.options.interval).await;
+            }
+            first = false;
+            if surge > 0 {
+                let batch: Vec<String> = old.iter().take(surge).cloned().collect();
+                calls::detach(self.clients, &group.asg_name, &batch).await?;
+                (self.on_event)(RollEvent::Detached {
+                    instance_group: name.clone(),
+                    instances: batch.clone(),
+                });
+                old.retain(|id| !batch.contains(id));
+                wait_until_whole(self.clients, group, &old, self.timeout()).await?;
+                self.validate(name).await?;
+                replaced += batch.len();
+                self.drain_and_terminate_detached(name, batch).await?;
+            } else if let Some(id) = old.pop_first() {
+                self.drain(name, std::slice::from_ref(&id)).await?;
+                calls::terminate_in_group(&self.clients.autoscaling, &id).await?;
+                replaced += 1;
+                (self.on_event)(RollEvent::Terminated {
+                    instance_group: name.clone(),
+                    instances: vec![id],
+                });
+            }
         }
-        first = false;
-        if surge > 0 {
-            let batch: Vec<String> = old.iter().take(surge).cloned().collect();
-            calls::detach(clients, &group.asg_name, &batch).await?;
-            on_event(RollEvent::Detached {
-                instance_group: name.clone(),
-                instances: batch.clone(),
-            });
-            old.retain(|id| !batch.contains(id));
-            wait_until_whole(clients, group, &old, options.validation_timeout).await?;
-            terminate_detached(clients, &batch, options).await?;
-            replaced += batch.len();
-            on_event(RollEvent::Terminated {
-                instance_group: name.clone(),
-                instances: batch,
-            });
-        } else if let Some(id) = old.pop_first() {
-            calls::terminate_in_group(&clients.autoscaling, &id).await?;
-            replaced += 1;
-            on_event(RollEvent::Terminated {
-                instance_group: name.clone(),
-                instances: vec![id],
-            });
-        }
+        (self.on_event)(RollEvent::GroupDone {
+            instance_group: name.clone(),
+        });
+        Ok(replaced)
     }
-    on_event(RollEvent::GroupDone {
-        instance_group: name.clone(),
-    });
-    Ok(replaced)
+
+    fn timeout(&self) -> Duration {
+        self.options.validation.timeout
+    }
+
+    async fn validate(&self, instance_group: &str) -> Result<(), RollingError> {
+        let Some(gate) = self.gate else {
+            return Ok(());
+        };
+        let what = format!("the cluster (updating instance group `{instance_group}`)");
+        let attempts = wait_until_valid(gate, &self.options.validation, &what).await?;
+        (self.on_event)(RollEvent::Validated {
+            instance_group: instance_group.to_owned(),
+            attempts,
+        });
+        Ok(())
+    }
+
+    async fn drain(&self, instance_group: &str, instances: &[String]) -> Result<(), RollingError> {
+        let Some(gate) = self.gate else {
+            return Ok(());
+        };
+        gate.drain(instances).await?;
+        (self.on_event)(RollEvent::Drained {
+            instance_group: instance_group.to_owned(),
+            instances: instances.to_vec(),
+        });
+        if !self.options.post_drain_delay.is_zero() {
+            tokio::time::sleep(self.options.post_drain_delay).await;
+        }
+        Ok(())
+    }
+
+    async fn drain_and_terminate_detached(
+        &self,
+        instance_group: &str,
+        instances: Vec<String>,
+    ) -> Result<(), RollingError> {
+        self.drain(instance_group, &instances).await?;
+        terminate_detached(self.clients, &instances, self.timeout()).await?;
+        (self.on_event)(RollEvent::Terminated {
+            instance_group: instance_group.to_owned(),
+            instances,
+        });
+        Ok(())
+    }
 }
 
 /// Terminates instances outside their group and waits until they are terminated.
 async fn terminate_detached(
     clients: &AwsClients,
     ids: &[String],
-    options: &RollOptions,
+    timeout: Duration,
 ) -> Result<(), RollingError> {
     calls::terminate(&clients.ec2, ids).await?;
     let what = format!("instances {} to terminate", ids.join(", "));
-    poll(&what, options.validation_timeout, || async {
+    poll(&what, timeout, || async {
         Ok(calls::not_terminated(&clients.ec2, ids)
             .await?
             .is_empty()

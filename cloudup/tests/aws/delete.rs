@@ -103,6 +103,7 @@ pub(crate) async fn create(
             .hosted_zone
             .clone()
             .map(|(name, private)| HostedZoneFact { name, private }),
+        node_bootstrap: Default::default(),
     };
     let graph = berth_model::builders::build(&BuildContext {
         cluster: &completed,
@@ -161,6 +162,7 @@ async fn plans_no_changes(clients: &AwsClients, cluster: &CreatedCluster) -> boo
             sha256: "0123456789abcdef".repeat(4),
         },
         hosted_zone: None,
+        node_bootstrap: Default::default(),
     };
     let graph = berth_model::builders::build(&BuildContext {
         cluster: &completed,

@@ -3,5 +3,6 @@
 mod compute;
 mod delete;
 mod engine;
+mod kubernetes;
 mod network;
 mod support;

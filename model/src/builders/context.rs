@@ -9,7 +9,7 @@ use super::BuildError;
 use crate::{
     ClusterSpec, CompletedCluster, DnsType, InstanceGroup, LoadBalancerAccessSpec,
     aws::{CLUSTER_TAG, Tags, cluster_owned_tag_key},
-    nodeup_config::NodeRole,
+    nodeup_config::{Asset, NodeRole},
     ssh::SshPublicKey,
 };
 
@@ -20,6 +20,18 @@ pub struct NodeupAsset {
     pub urls: Vec<String>,
     /// Hex SHA-256 of the binary.
     pub sha256: String,
+}
+
+/// What nodes need to join, beyond the spec: gathered by cloudup (asset hashes from their
+/// publishers, certificates and the bootstrap token from the state store).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeBootstrap {
+    /// Hash-pinned downloads of every Kubernetes node (control plane and workers).
+    pub assets: Vec<Asset>,
+    /// PEM certificate(s) of the cluster CA, public parts only.
+    pub kubernetes_ca_certificates: Vec<String>,
+    /// The cluster's bootstrap token (`<id>.<secret>`), when one exists.
+    pub bootstrap_token: Option<String>,
 }
 
 /// The Route 53 hosted zone the cluster's records go into.
@@ -44,6 +56,8 @@ pub struct BuildFacts {
     pub nodeup: NodeupAsset,
     /// The hosted zone, when the cluster uses DNS.
     pub hosted_zone: Option<HostedZoneFact>,
+    /// Assets, CA certificates and bootstrap token for the nodeup configs.
+    pub node_bootstrap: NodeBootstrap,
 }
 
 /// Everything a builder reads.

@@ -54,5 +54,6 @@ pub fn build(
             contents,
         })?;
     }
+    crate::addons::store::build(context, graph)?;
     Ok(hashes)
 }

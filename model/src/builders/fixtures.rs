@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{BuildFacts, HostedZoneFact, NodeupAsset};
+use super::{BuildFacts, HostedZoneFact, NodeBootstrap, NodeupAsset};
+use crate::nodeup_config::Asset;
 use crate::{
     CloudFacts, CompletedCluster, CreateClusterOptions, DEFAULT_IMAGE, DnsType, LoadBalancerType,
     Topology, build_cluster, complete, ssh::SshPublicKey,
@@ -69,5 +70,20 @@ pub(super) fn facts(dns: bool) -> BuildFacts {
             name: "example.com".to_owned(),
             private: false,
         }),
+        node_bootstrap: NodeBootstrap {
+            assets: crate::assets::node_assets("1.36.0", crate::assets::DEFAULT_ARCH, &[])
+                .unwrap()
+                .into_iter()
+                .map(|location| Asset {
+                    sha256: crate::builders::names::sha256_hex(&location.name),
+                    name: location.name,
+                    urls: location.urls,
+                })
+                .collect(),
+            kubernetes_ca_certificates: vec![
+                "-----BEGIN CERTIFICATE-----\nfixture\n-----END CERTIFICATE-----\n".to_owned(),
+            ],
+            bootstrap_token: Some("abcdef.0123456789abcdef".to_owned()),
+        },
     }
 }

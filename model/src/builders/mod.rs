@@ -31,7 +31,7 @@ pub mod security;
 pub mod user_data;
 mod weight;
 
-pub use context::{BuildContext, BuildFacts, HostedZoneFact, NodeupAsset};
+pub use context::{BuildContext, BuildFacts, HostedZoneFact, NodeBootstrap, NodeupAsset};
 pub use error::BuildError;
 pub use weight::critical_path_weight;
 

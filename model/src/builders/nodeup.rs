@@ -3,7 +3,9 @@
 //! All inference happens here, so nodeup only reads finished values: role labels and the
 //! control plane's default taint, the cluster DNS address (the tenth address of the service
 //! range, as kops computes it), the API server's name, and for the control plane the members
-//! of each etcd cluster. Assets and CA certificates are filled in by later stages.
+//! of each etcd cluster. Assets (hash-pinned), the cluster CA's certificate and the
+//! bootstrap token come from [`crate::builders::NodeBootstrap`], which cloudup gathers; Kubernetes nodes get
+//! them, bastions none.
 
 use std::{collections::BTreeMap, net::Ipv4Addr};
 
@@ -80,6 +82,8 @@ pub fn nodeup_config(
             .unwrap_or_else(|| context.qualified("api.internal"))
     };
     let kubelet = spec.kubelet.clone().unwrap_or_default();
+    let bootstrap = &context.facts.node_bootstrap;
+    let kubernetes_node = node_role != NodeRole::Bastion;
     Ok(NodeupConfig {
         api_version: NODEUP_CONFIG_API_VERSION.to_owned(),
         kind: NODEUP_CONFIG_KIND.to_owned(),
@@ -91,8 +95,16 @@ pub fn nodeup_config(
             .clone()
             .ok_or_else(|| super::context::missing("spec.kubernetesVersion"))?,
         api_server,
-        assets: Vec::new(),
-        ca_certificates: Vec::new(),
+        assets: if kubernetes_node {
+            bootstrap.assets.clone()
+        } else {
+            Vec::new()
+        },
+        ca_certificates: if kubernetes_node {
+            bootstrap.kubernetes_ca_certificates.clone()
+        } else {
+            Vec::new()
+        },
         node_labels,
         taints,
         kubelet: KubeletConfig {
@@ -114,7 +126,10 @@ pub fn nodeup_config(
         control_plane: (node_role == NodeRole::ControlPlane)
             .then(|| control_plane(context))
             .transpose()?,
-        bootstrap_token: None,
+        // Workers present it; the control plane accepts it. Bastions get nothing.
+        bootstrap_token: kubernetes_node
+            .then(|| bootstrap.bootstrap_token.clone())
+            .flatten(),
     })
 }
 

@@ -93,7 +93,8 @@ fn public_single_zone_cluster() {
         (ResourceKind::LoadBalancer, 1),
         (ResourceKind::TargetGroup, 1),
         (ResourceKind::Listener, 1),
-        (ResourceKind::ManagedFile, 3),
+        // Completed spec, two nodeup configs, five addons and their channel.
+        (ResourceKind::ManagedFile, 9),
     ];
     for (kind, expected) in expected {
         assert_eq!(count(&graph, kind), expected, "{kind}");
@@ -162,7 +163,8 @@ fn private_three_zone_cluster_with_bastion() {
     assert_eq!(count(&graph, ResourceKind::SecurityGroup), 4);
     assert_eq!(count(&graph, ResourceKind::IamRole), 3);
     assert_eq!(count(&graph, ResourceKind::IamInstanceProfile), 3);
-    assert_eq!(count(&graph, ResourceKind::ManagedFile), 8);
+    // Completed spec, seven nodeup configs, five addons and their channel.
+    assert_eq!(count(&graph, ResourceKind::ManagedFile), 14);
     assert_eq!(count(&graph, ResourceKind::LoadBalancer), 1);
 
     let AnyResource::LoadBalancer(load_balancer) =

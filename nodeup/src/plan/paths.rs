@@ -43,6 +43,8 @@ pub const NODEUP_PKI_STATE_DIR: &str = "/var/lib/nodeup/pki";
 pub const NODEUP_ARCHIVE_STATE_DIR: &str = "/var/lib/nodeup/archives";
 /// The run's status file.
 pub const STATUS_FILE: &str = "/var/lib/nodeup/status.json";
+/// What the addon step last applied: each addon's name, version and manifest sha256.
+pub const ADDONS_APPLIED: &str = "/var/lib/nodeup/addons-applied.json";
 /// The default asset cache.
 pub const DEFAULT_CACHE_DIR: &str = "/var/cache/nodeup";
 

@@ -24,13 +24,18 @@ pub(crate) const BOOTSTRAP_TOKEN: &str = "abcdef.0123456789abcdef";
 /// The nodeup config of each instance group of a one-zone cluster with a DNS zone, with
 /// `config_base` as its store location.
 pub(crate) fn configs(config_base: &str) -> BTreeMap<String, NodeupConfig> {
+    configs_at(config_base, "1.32.3")
+}
+
+/// [`configs`] of a cluster of Kubernetes `version` (`1.36.2`).
+pub(crate) fn configs_at(config_base: &str, version: &str) -> BTreeMap<String, NodeupConfig> {
     let options = CreateClusterOptions {
         name: CLUSTER.to_owned(),
         zones: vec!["us-east-1a".to_owned()],
         config_base: config_base.to_owned(),
         dns_zone: Some("example.com".to_owned()),
         dns: DnsType::Public,
-        kubernetes_version: Some("1.32.3".to_owned()),
+        kubernetes_version: Some(version.to_owned()),
         ..CreateClusterOptions::default()
     };
     let (cluster, groups) = build_cluster(&options).unwrap();

@@ -3,4 +3,8 @@
 
 mod end_to_end;
 mod fixtures;
+mod flags;
+mod kubelet_config_v1beta1;
 mod plan;
+mod real_apiserver;
+mod real_apiserver_addons;

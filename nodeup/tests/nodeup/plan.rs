@@ -41,11 +41,17 @@ fn with_assets(mut config: NodeupConfig) -> NodeupConfig {
 }
 
 fn planned(group: &str) -> Vec<NodeTask> {
-    let config = with_assets(
+    planned_config(
         fixtures::configs("s3://berth-state/dev.example.com")
             .remove(group)
             .unwrap(),
-    );
+    )
+}
+
+/// The plan of `config` (with fake assets) for a fixed identity, certificates issued from
+/// fresh CAs.
+pub(crate) fn planned_config(config: NodeupConfig) -> Vec<NodeTask> {
+    let config = with_assets(config);
     let root = tempfile::tempdir().unwrap();
     let host = LocalHost::new(
         root.path().to_owned(),

@@ -244,6 +244,9 @@ impl From<std::io::Error> for StartError {
 /// while cargo builds beside the tests on two cores.
 const READY_DEADLINE: Duration = Duration::from_secs(120);
 
+/// How many times a start is tried when a component finds its port taken.
+const PORT_RACE_ATTEMPTS: u32 = 3;
+
 /// A running control plane. Dropping it stops everything and removes its directory.
 pub struct TestControlPlane {
     version: K8sVersion,
@@ -297,6 +300,22 @@ impl TestControlPlane {
     /// # Errors
     /// See [`StartError`].
     pub async fn try_start(options: ControlPlaneOptions) -> Result<TestControlPlane, StartError> {
+        // Ports are picked free but only bound when a component starts, so a test running
+        // beside this one may take one first: start again on fresh ports.
+        let mut attempt = 1;
+        loop {
+            match Self::start_once(&options).await {
+                Err(StartError::Exited { log, .. })
+                    if attempt < PORT_RACE_ATTEMPTS && log.contains("address already in use") =>
+                {
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    async fn start_once(options: &ControlPlaneOptions) -> Result<TestControlPlane, StartError> {
         let binaries = binaries(options.version).map_err(StartError::Missing)?;
         let dir = tempfile::Builder::new()
             .prefix("berth-k8s-")

@@ -12,7 +12,7 @@ use berth_test_support::moto::{MotoServer, REGION};
 use crate::context::{Run, TestContext, ok, run};
 
 /// A valid OpenSSH ed25519 public key for the clusters' admin user.
-const SSH_PUBLIC_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOkQECO1shKheI153RO8mJaMSCn/T26Ixy3dNCrh0CMV admin@example";
+pub(crate) const SSH_PUBLIC_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOkQECO1shKheI153RO8mJaMSCn/T26Ixy3dNCrh0CMV admin@example";
 
 /// The public single-zone reference cluster.
 pub(crate) const PUBLIC_CLUSTER: &str = "a.example.com";
@@ -59,6 +59,11 @@ impl World {
             .env("BERTH_NODEUP_URL", NODEUP_URL)
             .env("BERTH_NODEUP_SHA256", NODEUP_SHA256);
         command
+    }
+
+    /// The account's environment (endpoint and credentials), for other processes.
+    pub(crate) fn aws_env(&self) -> &[(String, String)] {
+        &self.env
     }
 
     /// `berth update cluster NAME ARGS…`, captured.

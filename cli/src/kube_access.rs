@@ -1,0 +1,353 @@
+//! Kubernetes access for the commands that talk to a cluster's API server: the cluster CA from
+//! the state store, a short-lived admin client certificate signed by it, a kubeconfig holding
+//! both, and a kube client built from that kubeconfig.
+//!
+//! The kubeconfig is standard (PEM base64-encoded in the `*-data` fields) and names its
+//! cluster, user and context after the Berth cluster. The server is `https://` plus the spec's
+//! `masterPublicName` (default `api.<cluster>`), unless the user passes `--server` to reach
+//! the API through a tunnel or bastion.
+
+use std::time::Duration;
+
+use berth_model::{
+    Cluster,
+    client_certificate::{self, ClientCertificate, ClientCertificateError},
+};
+use kube::config::{
+    AuthInfo, Context, KubeConfigOptions, Kubeconfig, KubeconfigError, NamedAuthInfo, NamedCluster,
+    NamedContext,
+};
+use time::OffsetDateTime;
+
+use crate::spec_store::SpecStore;
+
+/// The store name of the CA that signs API clients.
+pub(crate) const KUBERNETES_CA: &str = "kubernetes-ca";
+/// The user of admin credentials.
+pub(crate) const ADMIN_USER: &str = "berth-admin";
+/// The group of admin credentials: bound to `cluster-admin` in every cluster.
+pub(crate) const ADMIN_GROUP: &str = "system:masters";
+
+/// Why Kubernetes access could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum KubeAccessError {
+    /// The store lacks half of the cluster CA.
+    #[error(
+        "the state store has no `{KUBERNETES_CA}` {part} for cluster `{cluster}` (`{key}`): was it created with `berth create cluster`?"
+    )]
+    MissingCa {
+        cluster: String,
+        part: &'static str,
+        key: String,
+    },
+    /// The stored CA cannot sign.
+    #[error(
+        "the `{KUBERNETES_CA}` keypair of cluster `{cluster}` in the state store is not usable"
+    )]
+    CorruptCa {
+        cluster: String,
+        #[source]
+        source: ClientCertificateError,
+    },
+    /// A lifetime of zero or one too long to write into a certificate.
+    #[error(
+        "a credential lifetime of {seconds}s is not possible: give a positive duration such as 1h or 18h"
+    )]
+    InvalidValidity { seconds: u64 },
+    /// Issuing the client certificate failed for another reason.
+    #[error("failed to issue an admin certificate for cluster `{cluster}`")]
+    Issue {
+        cluster: String,
+        #[source]
+        source: ClientCertificateError,
+    },
+    /// kube rejected the kubeconfig (in practice: the server URL).
+    #[error("the kubeconfig for cluster `{cluster}` (server `{server}`) is not usable")]
+    Config {
+        cluster: String,
+        server: String,
+        #[source]
+        source: KubeconfigError,
+    },
+    /// The kube client could not be built.
+    #[error("failed to create a Kubernetes client for cluster `{cluster}`")]
+    Client {
+        cluster: String,
+        #[source]
+        source: kube::Error,
+    },
+}
+
+impl KubeAccessError {
+    /// Whether the user can fix it (a missing CA, a bad duration or server URL).
+    pub(crate) fn is_user_error(&self) -> bool {
+        !matches!(self, Self::Issue { .. } | Self::Client { .. })
+    }
+}
+
+/// An admin kubeconfig and what the user should know about it.
+#[derive(Debug, Clone)]
+pub(crate) struct AdminKubeconfig {
+    /// Cluster, user and context all named after the Berth cluster; current context set.
+    pub(crate) kubeconfig: Kubeconfig,
+    /// The API server URL it points at.
+    pub(crate) server: String,
+    /// When the client certificate expires.
+    pub(crate) expires_at: OffsetDateTime,
+}
+
+/// The URL of the cluster's API server as the spec names it: `https://<masterPublicName>`,
+/// by default `https://api.<cluster>`.
+pub(crate) fn api_server_url(cluster: &Cluster) -> String {
+    match &cluster.spec.master_public_name {
+        Some(name) if !name.is_empty() => format!("https://{name}"),
+        _ => format!("https://api.{}", cluster.metadata.name),
+    }
+}
+
+/// Issues admin credentials (`berth-admin` in `system:masters`) valid for `validity` and
+/// returns a kubeconfig for the cluster with them; `server` overrides the spec's endpoint.
+///
+/// Fails with [`crate::error::CommandError::ClusterNotFound`] when the cluster is not in the
+/// store and [`KubeAccessError::MissingCa`] when its CA is not.
+pub(crate) async fn admin_kubeconfig(
+    specs: &SpecStore,
+    server: Option<&str>,
+    validity: Duration,
+) -> anyhow::Result<AdminKubeconfig> {
+    let cluster = specs.cluster().await?.value;
+    let name = specs.cluster_name();
+    let (ca_certificate, ca_key) = read_ca(specs).await?;
+    let certificate = issue_admin_certificate(name, &ca_certificate, &ca_key, validity)?;
+    let server = server.map_or_else(|| api_server_url(&cluster), str::to_owned);
+    Ok(AdminKubeconfig {
+        kubeconfig: kubeconfig(name, &server, &ca_certificate, &certificate),
+        server,
+        expires_at: certificate.not_after,
+    })
+}
+
+/// A kube client with admin credentials valid for `validity` (see [`admin_kubeconfig`]).
+pub(crate) async fn admin_client(
+    specs: &SpecStore,
+    server: Option<&str>,
+    validity: Duration,
+) -> anyhow::Result<kube::Client> {
+    let admin = admin_kubeconfig(specs, server, validity).await?;
+    Ok(client(specs.cluster_name(), &admin.server, admin.kubeconfig).await?)
+}
+
+/// A kube client for the current context of `kubeconfig`; `cluster` and `server` only label
+/// errors.
+pub(crate) async fn client(
+    cluster: &str,
+    server: &str,
+    kubeconfig: Kubeconfig,
+) -> Result<kube::Client, KubeAccessError> {
+    let mut config =
+        kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+            .await
+            .map_err(|source| KubeAccessError::Config {
+                cluster: cluster.to_owned(),
+                server: server.to_owned(),
+                source,
+            })?;
+    // kube retries 429 answers on its own for minutes; a PodDisruptionBudget refusing an
+    // eviction is a 429 that the drain must see at once to report and pace it.
+    config.default_retry = false;
+    kube::Client::try_from(config).map_err(|source| KubeAccessError::Client {
+        cluster: cluster.to_owned(),
+        source,
+    })
+}
+
+/// The cluster CA's certificate and private key, PEM.
+async fn read_ca(specs: &SpecStore) -> anyhow::Result<(String, String)> {
+    let keys = specs.keys();
+    let mut pems = Vec::with_capacity(2);
+    for (part, key) in [
+        ("certificate", keys.pki_issued(KUBERNETES_CA)),
+        ("private key", keys.pki_private(KUBERNETES_CA)),
+    ] {
+        let object = specs
+            .store()
+            .get(&key)
+            .await?
+            .ok_or_else(|| KubeAccessError::MissingCa {
+                cluster: specs.cluster_name().to_owned(),
+                part,
+                key: key.clone(),
+            })?;
+        pems.push(String::from_utf8_lossy(&object.bytes).into_owned());
+    }
+    let key = pems.pop().unwrap_or_default();
+    let certificate = pems.pop().unwrap_or_default();
+    Ok((certificate, key))
+}
+
+fn issue_admin_certificate(
+    cluster: &str,
+    ca_certificate: &str,
+    ca_key: &str,
+    validity: Duration,
+) -> Result<ClientCertificate, KubeAccessError> {
+    let invalid = || KubeAccessError::InvalidValidity {
+        seconds: validity.as_secs(),
+    };
+    let lifetime = time::Duration::try_from(validity).map_err(|_| invalid())?;
+    client_certificate::issue_client_certificate(
+        ca_certificate,
+        ca_key,
+        ADMIN_USER,
+        &[ADMIN_GROUP],
+        lifetime,
+        OffsetDateTime::now_utc(),
+    )
+    .map_err(|source| match source {
+        ClientCertificateError::InvalidValidity => invalid(),
+        ClientCertificateError::InvalidCa { .. } => KubeAccessError::CorruptCa {
+            cluster: cluster.to_owned(),
+            source,
+        },
+        source => KubeAccessError::Issue {
+            cluster: cluster.to_owned(),
+            source,
+        },
+    })
+}
+
+/// A kubeconfig with one cluster, user and context, all named `name`, as the current context.
+fn kubeconfig(
+    name: &str,
+    server: &str,
+    ca_certificate: &str,
+    certificate: &ClientCertificate,
+) -> Kubeconfig {
+    Kubeconfig {
+        api_version: Some("v1".to_owned()),
+        kind: Some("Config".to_owned()),
+        clusters: vec![NamedCluster {
+            name: name.to_owned(),
+            cluster: Some(kube::config::Cluster {
+                server: Some(server.to_owned()),
+                certificate_authority_data: Some(client_certificate::to_kubeconfig_data(
+                    ca_certificate,
+                )),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }],
+        auth_infos: vec![NamedAuthInfo {
+            name: name.to_owned(),
+            auth_info: Some(AuthInfo {
+                client_certificate_data: Some(client_certificate::to_kubeconfig_data(
+                    &certificate.certificate_pem,
+                )),
+                client_key_data: Some(
+                    client_certificate::to_kubeconfig_data(&certificate.private_key_pem).into(),
+                ),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }],
+        contexts: vec![NamedContext {
+            name: name.to_owned(),
+            context: Some(Context {
+                cluster: name.to_owned(),
+                user: Some(name.to_owned()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }],
+        current_context: Some(name.to_owned()),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use berth_model::pki::{CLUSTER_KEYPAIRS, generate_ca};
+
+    use super::*;
+
+    fn admin(validity: Duration) -> (String, ClientCertificate) {
+        let ca = generate_ca(CLUSTER_KEYPAIRS[0], OffsetDateTime::now_utc()).unwrap();
+        let certificate = issue_admin_certificate(
+            "c.example.com",
+            &ca.certificate_pem,
+            &ca.private_key_pem,
+            validity,
+        )
+        .unwrap();
+        (ca.certificate_pem, certificate)
+    }
+
+    #[tokio::test]
+    async fn kube_accepts_the_kubeconfig() {
+        let (ca, certificate) = admin(Duration::from_secs(18 * 60 * 60));
+        let kubeconfig = kubeconfig(
+            "c.example.com",
+            "https://api.c.example.com",
+            &ca,
+            &certificate,
+        );
+        let config =
+            kube::Config::from_custom_kubeconfig(kubeconfig.clone(), &KubeConfigOptions::default())
+                .await
+                .unwrap();
+        assert_eq!(config.cluster_url.to_string(), "https://api.c.example.com/");
+        assert_eq!(config.root_cert.map(|certs| certs.len()), Some(1));
+        client("c.example.com", "https://api.c.example.com", kubeconfig)
+            .await
+            .unwrap();
+    }
+
+    #[test]
+    fn reads_a_ca_that_create_cluster_makes() {
+        assert!(
+            CLUSTER_KEYPAIRS
+                .iter()
+                .any(|spec| spec.name == KUBERNETES_CA)
+        );
+    }
+
+    #[test]
+    fn admin_certificates_are_for_system_masters() {
+        let (ca, certificate) = admin(Duration::from_secs(3600));
+        let verified =
+            client_certificate::verify_client_certificate(&certificate.certificate_pem, &ca)
+                .unwrap();
+        assert_eq!(verified.common_name, ADMIN_USER);
+        assert_eq!(verified.organizations, [ADMIN_GROUP]);
+    }
+
+    #[test]
+    fn a_zero_lifetime_is_a_user_error() {
+        let ca = generate_ca(CLUSTER_KEYPAIRS[0], OffsetDateTime::now_utc()).unwrap();
+        let error = issue_admin_certificate(
+            "c.example.com",
+            &ca.certificate_pem,
+            &ca.private_key_pem,
+            Duration::ZERO,
+        )
+        .unwrap_err();
+        assert!(matches!(error, KubeAccessError::InvalidValidity { .. }));
+        assert!(error.is_user_error());
+    }
+
+    #[test]
+    fn the_server_is_the_public_api_name() {
+        let mut cluster: Cluster = berth_model::build_cluster(&berth_model::CreateClusterOptions {
+            name: "c.example.com".into(),
+            zones: vec!["us-east-1a".into()],
+            config_base: "s3://bucket/c.example.com".into(),
+            ..berth_model::CreateClusterOptions::default()
+        })
+        .unwrap()
+        .0;
+        cluster.spec.master_public_name = None;
+        assert_eq!(api_server_url(&cluster), "https://api.c.example.com");
+        cluster.spec.master_public_name = Some("k8s.example.org".into());
+        assert_eq!(api_server_url(&cluster), "https://k8s.example.org");
+    }
+}

@@ -1,0 +1,561 @@
+//! The Kubernetes side of `rolling-update cluster`, `validate cluster` and `export
+//! kubeconfig`, end to end against the real thing: moto for the cloud, a real kube-apiserver
+//! and kube-controller-manager (the real disruption, deployment and replica-set controllers)
+//! whose CA is the cluster's own `kubernetes-ca` from the state store, and the test playing
+//! kubelet and scheduler: every instance moto launches registers as a Node with the instance's
+//! `providerID` and turns Ready after a delay; pods are bound to schedulable nodes and marked
+//! Ready.
+//!
+//! The API server writes an audit log of pod deletions and evictions, so the tests can tell
+//! that Berth never deletes a pod: it only evicts.
+
+use std::{
+    collections::BTreeMap,
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use berth_cloudup::aws::AwsClients;
+use berth_test_support::{
+    instance_nodes::{InstanceNodes, InstanceNodesOptions, RunningInstance},
+    k8s::{CaPem, ControlPlaneOptions, K8sVersion, TestControlPlane},
+    kubelet::{DeletionReason, FakeKubelet},
+};
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use k8s_openapi::api::{
+    apps::v1::Deployment,
+    core::v1::{Namespace, Pod, ServiceAccount},
+    policy::v1::PodDisruptionBudget,
+};
+use kube::{
+    Api,
+    api::{ListParams, PostParams, WatchEvent, WatchParams},
+};
+use serde_json::json;
+
+use crate::{
+    context::{Run, ok, run},
+    rolling_update::{CLUSTER, CONTROL_PLANE, NODES, World, ids, versions},
+};
+
+/// How long a freshly launched instance takes to report a Ready node.
+const BOOT_TO_READY: Duration = Duration::from_secs(1);
+
+/// The namespace of the test workload.
+const NAMESPACE: &str = "web";
+
+/// A cluster in moto with its Kubernetes side running.
+struct KubeWorld {
+    world: World,
+    control_plane: TestControlPlane,
+    kubelet: Arc<FakeKubelet>,
+    nodes: InstanceNodes,
+    audit_log: PathBuf,
+}
+
+impl KubeWorld {
+    /// Starts the control plane of `version` for the world's cluster (already created in the
+    /// store) and the registrar that plays the instances' kubelets; `None` when the shipped
+    /// binaries or etcd are missing outside CI.
+    fn start(world: World, version: K8sVersion) -> Option<Self> {
+        let ca = cluster_ca(&world, CLUSTER);
+        let audit_log = world.context.path().join("audit.log");
+        let policy = world.context.write(
+            "audit-policy.yaml",
+            "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n  \
+             verbs: [create, delete, deletecollection]\n  resources:\n  - group: \"\"\n    \
+             resources: [pods, pods/eviction]\n- level: None\n",
+        );
+        let options = ControlPlaneOptions::new(version)
+            .with_controller_manager()
+            .with_ca(ca)
+            .with_extra_apiserver_args([
+                format!("--audit-policy-file={}", policy.display()),
+                format!("--audit-log-path={}", audit_log.display()),
+            ]);
+        let control_plane = world.runtime.block_on(TestControlPlane::start(options))?;
+        let (kubelet, nodes) = world.runtime.block_on(async {
+            let client = control_plane.client();
+            let kubelet = Arc::new(FakeKubelet::start(client.clone()));
+            let aws = world.aws.clone();
+            let nodes = InstanceNodes::start(
+                Arc::clone(&kubelet),
+                client,
+                InstanceNodesOptions::new(BOOT_TO_READY),
+                move || {
+                    let aws = aws.clone();
+                    async move { running_instances(&aws).await }
+                },
+            );
+            (kubelet, nodes)
+        });
+        Some(Self {
+            world,
+            control_plane,
+            kubelet,
+            nodes,
+            audit_log,
+        })
+    }
+
+    fn server(&self) -> &str {
+        self.control_plane.server()
+    }
+
+    fn validate(&self, extra: &[&str]) -> Run {
+        run(self
+            .world
+            .berth()
+            .args(["validate", "cluster", CLUSTER, "--server", self.server()])
+            .args(["--interval", "1s"])
+            .args(extra))
+    }
+
+    fn rolling_update(&self, extra: &[&str]) -> Run {
+        let mut args = vec![
+            "--yes",
+            "--server",
+            self.server(),
+            "--interval",
+            "0s",
+            "--post-drain-delay",
+            "0s",
+            "--validate-interval",
+            "1s",
+        ];
+        args.extend_from_slice(extra);
+        self.world.rolling_update(&args)
+    }
+
+    /// A Deployment of two replicas behind a PodDisruptionBudget of `minAvailable: 1`, once
+    /// both pods are Ready.
+    fn protected_workload(&self) {
+        self.world.runtime.block_on(async {
+            let client = self.control_plane.client();
+            let namespace: Namespace =
+                serde_json::from_value(json!({"metadata": {"name": NAMESPACE}})).unwrap();
+            Api::<Namespace>::all(client.clone())
+                .create(&PostParams::default(), &namespace)
+                .await
+                .expect("create the namespace");
+            let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), NAMESPACE);
+            eventually("the namespace's default service account", || async {
+                accounts.get_opt("default").await.ok().flatten().is_some()
+            })
+            .await;
+            let deployment: Deployment = serde_json::from_value(json!({
+                "metadata": {"name": "web", "namespace": NAMESPACE},
+                "spec": {
+                    "replicas": 2,
+                    "selector": {"matchLabels": {"app": "web"}},
+                    "template": {
+                        "metadata": {"labels": {"app": "web"}},
+                        "spec": {
+                            "nodeSelector": {"kops.k8s.io/instancegroup": NODES},
+                            "containers": [{"name": "web", "image": "registry.k8s.io/pause:3.10"}]
+                        }
+                    }
+                }
+            }))
+            .unwrap();
+            Api::<Deployment>::namespaced(client.clone(), NAMESPACE)
+                .create(&PostParams::default(), &deployment)
+                .await
+                .expect("create the deployment");
+            let budget: PodDisruptionBudget = serde_json::from_value(json!({
+                "metadata": {"name": "web", "namespace": NAMESPACE},
+                "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}
+            }))
+            .unwrap();
+            Api::<PodDisruptionBudget>::namespaced(client.clone(), NAMESPACE)
+                .create(&PostParams::default(), &budget)
+                .await
+                .expect("create the budget");
+            let pods: Api<Pod> = Api::namespaced(client, NAMESPACE);
+            eventually("two Ready web pods", || async {
+                pods.list(&ListParams::default())
+                    .await
+                    .is_ok_and(|list| list.items.iter().filter(|pod| serving(pod)).count() == 2)
+            })
+            .await;
+        });
+    }
+
+    /// Watches the workload's pods and keeps the lowest number of them serving at once.
+    fn watch_serving_pods(&self) -> Arc<AtomicUsize> {
+        let lowest = Arc::new(AtomicUsize::new(usize::MAX));
+        let pods: Api<Pod> = self
+            .world
+            .runtime
+            .block_on(async { Api::namespaced(self.control_plane.client(), NAMESPACE) });
+        let seen = Arc::clone(&lowest);
+        self.world.runtime.spawn(async move {
+            let list = pods.list(&ListParams::default()).await.expect("list pods");
+            let mut serving_now: BTreeMap<String, bool> = list
+                .items
+                .iter()
+                .map(|pod| (pod.metadata.name.clone().unwrap_or_default(), serving(pod)))
+                .collect();
+            let version = list.metadata.resource_version.unwrap_or_default();
+            let record = |state: &BTreeMap<String, bool>| {
+                let count = state.values().filter(|serving| **serving).count();
+                seen.fetch_min(count, Ordering::SeqCst);
+            };
+            record(&serving_now);
+            let params = WatchParams::default().timeout(290);
+            let stream = pods.watch(&params, &version).await.expect("watch pods");
+            let mut stream = stream.boxed();
+            while let Ok(Some(event)) = stream.try_next().await {
+                match event {
+                    WatchEvent::Added(pod) | WatchEvent::Modified(pod) => {
+                        serving_now
+                            .insert(pod.metadata.name.clone().unwrap_or_default(), serving(&pod));
+                    }
+                    WatchEvent::Deleted(pod) => {
+                        serving_now.remove(&pod.metadata.name.clone().unwrap_or_default());
+                    }
+                    WatchEvent::Bookmark(_) | WatchEvent::Error(_) => continue,
+                }
+                record(&serving_now);
+            }
+        });
+        lowest
+    }
+
+    /// From now on, instances launched later never report a Ready node.
+    fn stop_new_nodes_from_becoming_ready(&self) {
+        let running = self
+            .world
+            .runtime
+            .block_on(running_instances(&self.world.aws));
+        self.nodes
+            .only_ready(running.into_iter().map(|instance| instance.id).collect());
+    }
+
+    /// The audit log's pod requests by `user`: `(verb, subresource)`.
+    fn audited(&self, user: &str) -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(&self.audit_log).unwrap_or_default();
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|event| event["stage"] == "ResponseComplete")
+            .filter(|event| event["user"]["username"] == user)
+            .map(|event| {
+                (
+                    event["verb"].as_str().unwrap_or_default().to_owned(),
+                    event["objectRef"]["subresource"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// A pod counts as serving when it is Ready and not being deleted.
+fn serving(pod: &Pod) -> bool {
+    pod.metadata.deletion_timestamp.is_none()
+        && pod
+            .status
+            .as_ref()
+            .and_then(|status| status.conditions.as_ref())
+            .is_some_and(|conditions| {
+                conditions
+                    .iter()
+                    .any(|condition| condition.type_ == "Ready" && condition.status == "True")
+            })
+}
+
+/// Polls `check` every 200 ms for up to a minute.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..300 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// The cluster's `kubernetes-ca` from the world's file:// store.
+fn cluster_ca(world: &World, cluster: &str) -> CaPem {
+    let pki = world.context.store_dir().join(cluster).join("pki");
+    let read = |path: PathBuf| {
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
+    };
+    CaPem {
+        certificate: read(pki.join("issued/kubernetes-ca/certificate.pem")),
+        private_key: read(pki.join("private/kubernetes-ca/key.pem")),
+    }
+}
+
+/// The running (or pending) instances in moto; none when moto cannot be asked.
+async fn running_instances(aws: &AwsClients) -> Vec<RunningInstance> {
+    let Ok(described) = aws.ec2.describe_instances().send().await else {
+        return Vec::new();
+    };
+    described
+        .reservations()
+        .iter()
+        .flat_map(|reservation| reservation.instances())
+        .filter(|instance| {
+            matches!(
+                instance
+                    .state()
+                    .and_then(|state| state.name())
+                    .map(|name| name.as_str()),
+                Some("pending" | "running")
+            )
+        })
+        .filter_map(|instance| {
+            let tag = |key: &str| {
+                instance
+                    .tags()
+                    .iter()
+                    .find(|tag| tag.key() == Some(key))
+                    .and_then(|tag| tag.value())
+                    .map(str::to_owned)
+            };
+            Some(RunningInstance {
+                id: instance.instance_id()?.to_owned(),
+                zone: instance
+                    .placement()
+                    .and_then(|placement| placement.availability_zone())
+                    .unwrap_or("us-east-1a")
+                    .to_owned(),
+                instance_group: tag("kops.k8s.io/instancegroup"),
+                control_plane: tag("k8s.io/role/control-plane").is_some(),
+            })
+        })
+        .collect()
+}
+
+/// The rolling update of a node group whose workload a PodDisruptionBudget protects: every
+/// old instance is drained through evictions (never a delete), the budget is never violated,
+/// validation gates each step, and the group ends with only new instances.
+fn rolls_nodes_through_a_budget(version: K8sVersion) {
+    let world = World::new();
+    world.cluster_with_outdated_nodes();
+    let Some(kube) = KubeWorld::start(world, version) else {
+        return;
+    };
+    let world = &kube.world;
+    let valid = kube.validate(&["--wait", "60s"]);
+    assert_eq!(
+        valid.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        valid.stdout, valid.stderr
+    );
+    assert!(valid.stdout.contains("is ready"), "{}", valid.stdout);
+
+    kube.protected_workload();
+    let lowest_serving = kube.watch_serving_pods();
+    let old_nodes = ids(&world.group(NODES));
+    let old_control_plane = ids(&world.group(CONTROL_PLANE));
+
+    let rolled = kube.rolling_update(&["--validation-timeout", "90s", "--drain-timeout", "90s"]);
+    assert_eq!(
+        rolled.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        rolled.stdout, rolled.stderr
+    );
+    let nodes = world.group(NODES);
+    let latest = world.latest_version(NODES);
+    assert!(world.alive(&old_nodes).is_empty(), "{}", rolled.stderr);
+    assert!(ids(&nodes).is_disjoint(&old_nodes));
+    assert_eq!(versions(&nodes), [latest.clone(), latest]);
+    assert_eq!(ids(&world.group(CONTROL_PLANE)), old_control_plane);
+    for expected in ["Cordoned node", "Evicted pod web/", "Cluster validated"] {
+        assert!(
+            rolled.stderr.contains(expected),
+            "{expected}:\n{}",
+            rolled.stderr
+        );
+    }
+
+    assert_eq!(
+        lowest_serving.load(Ordering::SeqCst),
+        1,
+        "the budget allows one web pod down, never two, and the drain needed that one"
+    );
+    let berth = kube.audited("berth-admin");
+    let evictions = berth
+        .iter()
+        .filter(|(verb, subresource)| verb == "create" && subresource == "eviction")
+        .count();
+    assert!(evictions >= 2, "both web pods were evicted: {berth:?}");
+    assert!(
+        !berth.iter().any(|(verb, _)| verb.starts_with("delete")),
+        "berth deleted a pod instead of evicting it: {berth:?}"
+    );
+    let web_pods_lost_with_their_node: Vec<_> = kube
+        .kubelet
+        .deleted_pods()
+        .into_iter()
+        .filter(|pod| pod.namespace == NAMESPACE && pod.reason == DeletionReason::NodeRemoved)
+        .collect();
+    assert!(
+        web_pods_lost_with_their_node.is_empty(),
+        "pods still ran on a terminated instance: {web_pods_lost_with_their_node:?}"
+    );
+
+    let valid = kube.validate(&["--wait", "30s"]);
+    assert_eq!(valid.code, 0, "{}\n{}", valid.stdout, valid.stderr);
+}
+
+#[test]
+fn real_apiserver_rolling_update_drains_through_a_pdb_v1_28() {
+    rolls_nodes_through_a_budget(K8sVersion::V1_28_0);
+}
+
+#[test]
+fn real_apiserver_rolling_update_drains_through_a_pdb_v1_36() {
+    rolls_nodes_through_a_budget(K8sVersion::V1_36_2);
+}
+
+#[test]
+fn real_apiserver_rolling_update_stops_when_a_new_node_never_becomes_ready() {
+    let world = World::new();
+    world.cluster_with_outdated_nodes();
+    let Some(kube) = KubeWorld::start(world, K8sVersion::V1_36_2) else {
+        return;
+    };
+    let world = &kube.world;
+    let valid = kube.validate(&["--wait", "60s"]);
+    assert_eq!(valid.code, 0, "{}\n{}", valid.stdout, valid.stderr);
+    let old_nodes = ids(&world.group(NODES));
+    kube.stop_new_nodes_from_becoming_ready();
+
+    let rolled = kube.rolling_update(&["--validation-timeout", "8s", "--drain-timeout", "30s"]);
+    assert_ne!(rolled.code, 0, "{}", rolled.stderr);
+    assert!(
+        rolled.stderr.contains("did not validate within"),
+        "{}",
+        rolled.stderr
+    );
+    assert!(
+        rolled.stderr.contains("has no Ready condition") || rolled.stderr.contains("Ready is"),
+        "the failure names the node that is not Ready:\n{}",
+        rolled.stderr
+    );
+    assert_eq!(
+        world.alive(&old_nodes),
+        old_nodes,
+        "no old instance may be terminated while its replacement is not Ready"
+    );
+    assert!(
+        !rolled.stderr.contains("Evicted pod"),
+        "nothing is drained before validation passes:\n{}",
+        rolled.stderr
+    );
+
+    let invalid = kube.validate(&[]);
+    assert_eq!(invalid.code, 5, "{}\n{}", invalid.stdout, invalid.stderr);
+    assert!(
+        invalid.stdout.contains("VALIDATION ERRORS"),
+        "{}",
+        invalid.stdout
+    );
+    let json = kube.validate(&["-o", "json"]);
+    let outcome: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(outcome["valid"], false);
+    assert!(
+        outcome["failures"]
+            .as_array()
+            .is_some_and(|failures| failures.iter().any(|failure| failure["kind"] == "Node")),
+        "{outcome}"
+    );
+}
+
+#[test]
+fn real_apiserver_export_kubeconfig_admin_is_a_cluster_admin_and_other_cas_are_refused() {
+    let world = World::new();
+    let key = world.context.write(
+        "admin.pub",
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOkQECO1shKheI153RO8mJaMSCn/T26Ixy3dNCrh0CMV a@b",
+    );
+    for cluster in [CLUSTER, "b.example.com"] {
+        ok(world
+            .berth()
+            .args(["create", "cluster", cluster, "--zones", "us-east-1a"])
+            .arg("--ssh-public-key")
+            .arg(&key));
+    }
+    for version in K8sVersion::ALL {
+        let options = ControlPlaneOptions::new(version).with_ca(cluster_ca(&world, CLUSTER));
+        let Some(control_plane) = world.runtime.block_on(TestControlPlane::start(options)) else {
+            return;
+        };
+        let export = |cluster: &str| {
+            let out = world
+                .context
+                .path()
+                .join(format!("{cluster}-{version}.kubeconfig"));
+            ok(world
+                .berth()
+                .args(["export", "kubeconfig", cluster, "--admin=1h", "--server"])
+                .arg(control_plane.server())
+                .arg("--out")
+                .arg(&out));
+            out
+        };
+        let ours = export(CLUSTER);
+        let theirs = export("b.example.com");
+        world.runtime.block_on(async {
+            let client = client_from(&ours).await;
+            let namespace: Namespace =
+                serde_json::from_value(json!({"metadata": {"name": "exported"}})).unwrap();
+            Api::<Namespace>::all(client.clone())
+                .create(&PostParams::default(), &namespace)
+                .await
+                .expect("the exported admin may create namespaces");
+            let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(client);
+            nodes
+                .list(&ListParams::default())
+                .await
+                .expect("and list nodes");
+
+            // The other cluster's client certificate, trusting this server: the server
+            // itself must refuse it.
+            let ours_config = kube::config::Kubeconfig::read_from(&ours).unwrap();
+            let mut theirs_config = kube::config::Kubeconfig::read_from(&theirs).unwrap();
+            theirs_config.clusters = ours_config.clusters.clone();
+            theirs_config.contexts = ours_config.contexts.clone();
+            theirs_config.current_context = ours_config.current_context.clone();
+            theirs_config.auth_infos[0].name = ours_config.auth_infos[0].name.clone();
+            let config = kube::Config::from_custom_kubeconfig(
+                theirs_config,
+                &kube::config::KubeConfigOptions::default(),
+            )
+            .await
+            .expect("a client configuration");
+            let refused = Api::<Namespace>::all(kube::Client::try_from(config).unwrap())
+                .list(&ListParams::default())
+                .await;
+            match refused {
+                Err(kube::Error::Api(status)) => assert_eq!(status.code, 401, "{status:?}"),
+                other => panic!("{version}: another cluster's certificate got {other:?}"),
+            }
+        });
+    }
+}
+
+async fn client_from(path: &std::path::Path) -> kube::Client {
+    let kubeconfig = kube::config::Kubeconfig::read_from(path).expect("a kubeconfig");
+    let config = kube::Config::from_custom_kubeconfig(
+        kubeconfig,
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await
+    .expect("a client configuration");
+    kube::Client::try_from(config).expect("a client")
+}

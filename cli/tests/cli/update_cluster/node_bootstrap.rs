@@ -1,0 +1,374 @@
+//! End to end from `berth` to a configured node: create + update a cluster against moto with
+//! an S3 state store, then for the control-plane and the worker group take the launch
+//! template's user data from the emulator and run that bootstrap script under bash, with
+//! two test-only edits (install nodeup into a temp dir rather than `/opt`; pass nodeup
+//! `--root`, the recording service manager and the node's name and address). The script
+//! downloads the workspace's `nodeup` (beside `berth`, pinned by its sha256), which reads its
+//! config from the moto-backed S3 store and downloads its assets from a local HTTP server
+//! that serves files this test makes, with their real sha256 published beside them.
+
+use std::{
+    io::{BufRead, BufReader, Write},
+    net::{TcpListener, TcpStream},
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use berth_model::{assets, version::DEFAULT_KUBERNETES_VERSION};
+use berth_test_support::moto::{REGION, unique_bucket};
+use sha2::{Digest as _, Sha256};
+
+use super::{dns::create_public_zone, world::World};
+use crate::context::{ok, run};
+
+const ZONE: &str = "bootstrap.example.net";
+
+/// Serves `root` over HTTP/1.1 on a loopback port (one thread per connection, GET only).
+fn serve(root: PathBuf) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let root = root.clone();
+            std::thread::spawn(move || answer(&root, stream));
+        }
+    });
+    format!("http://{address}")
+}
+
+fn answer(root: &Path, mut stream: TcpStream) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) if line == "\r\n" => break,
+            Ok(_) => {}
+        }
+    }
+    let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let file = root.join(path.trim_start_matches('/'));
+    let (status, body) = match std::fs::read(&file) {
+        Ok(body) if !path.contains("..") => ("200 OK", body),
+        _ => ("404 Not Found", b"not found".to_vec()),
+    };
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(&body);
+}
+
+/// Writes every node asset of the default Kubernetes version under `root` at its mirror
+/// path, with its real sha256 in the checksum file beside it.
+fn make_assets(root: &Path, base: &str) {
+    let locations = assets::node_assets(
+        DEFAULT_KUBERNETES_VERSION,
+        assets::DEFAULT_ARCH,
+        &[base.to_owned()],
+    )
+    .expect("asset locations");
+    let staging = root.join("staging");
+    for location in locations {
+        let path = root.join(
+            location.urls[0]
+                .strip_prefix(base)
+                .expect("a mirror URL")
+                .trim_start_matches('/'),
+        );
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("asset dir");
+        let script = |name: &str| format!("#!/bin/sh\necho fake {name}\n").into_bytes();
+        let bytes = match location.name.as_str() {
+            "containerd" => tar_gz(&staging, &[("bin/containerd", script("containerd"))]),
+            "cni-plugins" => tar_gz(
+                &staging,
+                &[
+                    ("bridge", script("bridge")),
+                    ("loopback", script("loopback")),
+                ],
+            ),
+            "crictl" => tar_gz(&staging, &[("crictl", script("crictl"))]),
+            name => script(name),
+        };
+        std::fs::write(&path, &bytes).expect("asset");
+        let checksum = root.join(
+            location.checksum_urls[0]
+                .strip_prefix(base)
+                .expect("a mirror URL")
+                .trim_start_matches('/'),
+        );
+        let hash = hex::encode(Sha256::digest(&bytes));
+        std::fs::write(checksum, format!("{hash}  {}\n", location.file_name)).expect("checksum");
+    }
+}
+
+/// A `.tar.gz` of `files`, made with the system's `tar`.
+fn tar_gz(staging: &Path, files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let _ = std::fs::remove_dir_all(staging);
+    for (name, bytes) in files {
+        let path = staging.join("content").join(name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("staging");
+        std::fs::write(&path, bytes).expect("file");
+    }
+    let archive = staging.join("archive.tar.gz");
+    let status = Command::new("tar")
+        .arg("-czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(staging.join("content"))
+        .args(files.iter().map(|(name, _)| *name))
+        .status()
+        .expect("tar");
+    assert!(status.success());
+    std::fs::read(archive).expect("archive")
+}
+
+/// Creates `bucket` in the world's own account (moto keys buckets by the caller's key).
+fn create_bucket(world: &World, bucket: &str) {
+    let value = |name: &str| {
+        world
+            .aws_env()
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+            .unwrap_or_else(|| panic!("no {name}"))
+    };
+    let endpoint = value("AWS_ENDPOINT_URL");
+    let address = endpoint.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).expect("connect to moto");
+    let request = format!(
+        "PUT /{bucket} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: 0\r\nX-Amz-Security-Token: {token}\r\nAuthorization: AWS4-HMAC-SHA256 Credential={key}/20250101/{REGION}/s3/aws4_request, SignedHeaders=host, Signature=0\r\n\r\n",
+        token = value("AWS_SESSION_TOKEN"),
+        key = value("AWS_ACCESS_KEY_ID"),
+    );
+    stream.write_all(request.as_bytes()).expect("request");
+    let mut status = String::new();
+    BufReader::new(stream)
+        .read_line(&mut status)
+        .expect("response");
+    assert!(status.contains(" 200 "), "CreateBucket: {status}");
+}
+
+/// The user data of the launch template of the auto scaling group `group`.
+fn user_data(world: &World, group: &str) -> String {
+    let groups = world
+        .block_on(
+            world
+                .aws
+                .autoscaling
+                .describe_auto_scaling_groups()
+                .auto_scaling_group_names(group)
+                .send(),
+        )
+        .expect("DescribeAutoScalingGroups");
+    let template = groups.auto_scaling_groups()[0]
+        .launch_template()
+        .expect("the group has a launch template");
+    let versions = world
+        .block_on(
+            world
+                .aws
+                .ec2
+                .describe_launch_template_versions()
+                .launch_template_id(template.launch_template_id().expect("id"))
+                .versions(template.version().unwrap_or("$Latest"))
+                .send(),
+        )
+        .expect("DescribeLaunchTemplateVersions");
+    let encoded = versions.launch_template_versions()[0]
+        .launch_template_data()
+        .and_then(|data| data.user_data())
+        .expect("user data")
+        .to_owned();
+    let mut decode = Command::new("base64")
+        .arg("-d")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("base64");
+    decode
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(encoded.as_bytes())
+        .expect("write");
+    let output = decode.wait_with_output().expect("base64");
+    String::from_utf8(output.stdout).expect("text user data")
+}
+
+/// Runs the bootstrap `script` for a machine with `root` as its filesystem; returns stdout.
+fn bootstrap(world: &World, script: &str, machine: &Path, node_ip: &str) -> String {
+    let install = machine.join("opt-berth-bin");
+    let root = machine.join("root");
+    assert!(
+        script.contains("INSTALL_DIR='/opt/berth/bin'\n"),
+        "{script}"
+    );
+    let exec = "exec \"${INSTALL_DIR}/nodeup\" --conf=\"${NODEUP_CONF}\" --cluster-name=\"${CLUSTER_NAME}\"\n";
+    assert!(script.ends_with(exec), "{script}");
+    let script = script
+        .replace(
+            "INSTALL_DIR='/opt/berth/bin'\n",
+            &format!("INSTALL_DIR='{}'\n", install.display()),
+        )
+        .replace(
+            exec,
+            &format!(
+                "{} --root='{}' --service-manager=recording --hostname='ip-{}.ec2.internal' --node-ip='{node_ip}'\n",
+                exec.trim_end(),
+                root.display(),
+                node_ip.replace('.', "-"),
+            ),
+        );
+    let path = machine.join("user-data.sh");
+    std::fs::create_dir_all(machine).expect("machine dir");
+    std::fs::write(&path, script).expect("script");
+    let output = Command::new("bash")
+        .arg(&path)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(world.aws_env().iter().map(|(name, value)| (name, value)))
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("bash");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "the bootstrap script failed\nstdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// Every regular file under `root`, relative.
+fn files(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path.strip_prefix(root).expect("under root").to_owned());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn assert_files(root: &Path, expected: &[&str]) {
+    for file in expected {
+        assert!(
+            root.join(file).is_file(),
+            "{file} is missing under {}",
+            root.display()
+        );
+    }
+}
+
+#[test]
+fn control_plane_and_worker_bootstrap_from_their_user_data() {
+    let nodeup = assert_cmd::cargo::cargo_bin("berth").with_file_name("nodeup");
+    assert!(
+        nodeup.is_file(),
+        "{} is missing: build it first (`cargo build -p berth-nodeup`); the test pins the nodeup beside berth",
+        nodeup.display()
+    );
+    let world = World::new();
+    world.block_on(create_public_zone(&world.aws, ZONE));
+    let bucket = unique_bucket("berth-bootstrap");
+    create_bucket(&world, &bucket);
+    let store = format!("s3://{bucket}/clusters");
+    let served = world.context.path().join("served");
+    let base = serve(served.clone());
+    make_assets(&served, &base);
+    let berth = || {
+        let mut command = world.berth();
+        command
+            .env("BERTH_STATE_STORE", &store)
+            .env("BERTH_ASSETS_BASE_URL", &base)
+            .env_remove("BERTH_NODEUP_URL")
+            .env_remove("BERTH_NODEUP_SHA256");
+        command
+    };
+    let cluster = format!("c.{ZONE}");
+    let key = world
+        .context
+        .write("admin.pub", super::world::SSH_PUBLIC_KEY);
+    ok(berth()
+        .args(["create", "cluster", &cluster, "--zones", "us-east-1a"])
+        .args(["--dns-zone", ZONE])
+        .arg("--ssh-public-key")
+        .arg(key));
+    ok(berth().args(["update", "cluster", &cluster, "--yes"]));
+    let again = run(berth().args(["update", "cluster", &cluster, "--exit-code"]));
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    assert!(again.stdout.contains("No changes"), "{}", again.stdout);
+
+    let machines = world.context.path().join("machines");
+
+    // The worker.
+    let script = user_data(&world, &format!("nodes-us-east-1a.{cluster}"));
+    let worker = machines.join("worker");
+    let first = bootstrap(&world, &script, &worker, "172.20.32.10");
+    assert!(first.contains("nodeup: "), "{first}");
+    let root = worker.join("root");
+    assert_files(
+        &root,
+        &[
+            "etc/kubernetes/pki/ca.crt",
+            "var/lib/kubelet/config.yaml",
+            "var/lib/kubelet/bootstrap-kubeconfig",
+            "etc/containerd/config.toml",
+            "etc/systemd/system/kubelet.service",
+            "usr/local/bin/kubelet",
+            "usr/local/bin/kubectl",
+            "usr/local/sbin/runc",
+            "usr/local/bin/containerd",
+            "usr/local/bin/crictl",
+            "opt/cni/bin/bridge",
+        ],
+    );
+    assert!(!root.join("etc/kubernetes/pki/ca.key").exists());
+    for file in files(&root) {
+        let bytes = std::fs::read(root.join(&file)).expect("read");
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("PRIVATE KEY"),
+            "the worker's {} holds a private key",
+            file.display()
+        );
+    }
+    let second = bootstrap(&world, &script, &worker, "172.20.32.10");
+    assert!(second.contains("nodeup: 0 changes"), "{second}");
+
+    // The control plane.
+    let script = user_data(&world, &format!("control-plane-us-east-1a.{cluster}"));
+    let control_plane = machines.join("control-plane");
+    bootstrap(&world, &script, &control_plane, "172.20.32.20");
+    assert_files(
+        &control_plane.join("root"),
+        &[
+            "etc/kubernetes/manifests/etcd-main.yaml",
+            "etc/kubernetes/manifests/etcd-events.yaml",
+            "etc/kubernetes/manifests/kube-apiserver.yaml",
+            "etc/kubernetes/manifests/kube-controller-manager.yaml",
+            "etc/kubernetes/manifests/kube-scheduler.yaml",
+            "etc/kubernetes/pki/ca.crt",
+            "etc/kubernetes/pki/apiserver.crt",
+            "etc/kubernetes/known-tokens.csv",
+            "etc/kubernetes/kube-scheduler.kubeconfig",
+            "var/lib/kubelet/kubeconfig",
+            "var/lib/kubelet/config.yaml",
+            "usr/local/bin/kubelet",
+        ],
+    );
+    let second = bootstrap(&world, &script, &control_plane, "172.20.32.20");
+    assert!(second.contains("nodeup: 0 changes"), "{second}");
+}
