@@ -132,6 +132,24 @@ impl SpecStore {
         ))
     }
 
+    /// Replaces the Cluster document if it still has `etag` (nobody changed it since it was
+    /// read).
+    pub(crate) async fn replace_cluster(
+        &self,
+        cluster: &Cluster,
+        etag: ETag,
+    ) -> anyhow::Result<()> {
+        let yaml = berth_model::cluster_to_yaml(cluster)?;
+        self.store
+            .put(
+                &self.keys.config(),
+                yaml.into_bytes(),
+                WriteCondition::Replace(etag),
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Starts a batch of writes that is undone as a whole when one of them fails.
     pub(crate) fn batch(&self) -> WriteBatch<'_> {
         WriteBatch {

@@ -5,9 +5,9 @@
 //! time; the Node of an instance that is no longer running is removed with its pods, as the
 //! cloud controller manager does.
 //!
-//! This crate links no AWS SDK: the caller lists the instances ([`RunningInstance`]) with
-//! whatever client it has. A node joins within one [`InstanceNodesOptions::poll`] (plus the
-//! listing's own time) of its instance showing up in that list.
+//! The caller lists the instances ([`RunningInstance`]); [`ec2_running_instances`] lists
+//! them from the emulator's EC2. A node joins within one [`InstanceNodesOptions::poll`] (plus
+//! the listing's own time) of its instance showing up in that list.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -40,6 +40,48 @@ pub struct RunningInstance {
     pub instance_group: Option<String>,
     /// Whether it runs the control plane.
     pub control_plane: bool,
+}
+
+/// The running (or pending) instances EC2 reports, with their zone, instance group and role
+/// from their tags; none when the call fails (the next poll tries again).
+pub async fn ec2_running_instances(ec2: &aws_sdk_ec2::Client) -> Vec<RunningInstance> {
+    let Ok(described) = ec2.describe_instances().send().await else {
+        return Vec::new();
+    };
+    described
+        .reservations()
+        .iter()
+        .flat_map(|reservation| reservation.instances())
+        .filter(|instance| {
+            matches!(
+                instance
+                    .state()
+                    .and_then(|state| state.name())
+                    .map(|name| name.as_str()),
+                Some("pending" | "running")
+            )
+        })
+        .filter_map(|instance| {
+            let tag = |key: &str| {
+                instance
+                    .tags()
+                    .iter()
+                    .find(|tag| tag.key() == Some(key))
+                    .and_then(|tag| tag.value())
+                    .map(str::to_owned)
+            };
+            Some(RunningInstance {
+                id: instance.instance_id()?.to_owned(),
+                zone: instance
+                    .placement()
+                    .and_then(|placement| placement.availability_zone())
+                    .unwrap_or_default()
+                    .to_owned(),
+                instance_group: tag(INSTANCE_GROUP_LABEL),
+                control_plane: tag("k8s.io/role/control-plane").is_some(),
+            })
+        })
+        .collect()
 }
 
 /// Which joined nodes become Ready, and when.

@@ -8,8 +8,9 @@
 //! - [`instance_nodes`]: the cloud's running instances join the test control plane as
 //!   nodes (through [`kubelet`]).
 //!
-//! This crate depends on no `berth-*` crate and links no AWS SDK: it talks to moto over plain
-//! HTTP, and to the test API server through the `kube` crate. It is for tests only; it panics
+//! This crate depends on no `berth-*` crate: it drives moto over plain HTTP (and lists
+//! instances with the EC2 SDK client a test hands it), and the test API server through the
+//! `kube` crate. It is for tests only; it panics
 //! with a clear message when its setup fails.
 
 pub mod fault_proxy;

@@ -52,6 +52,12 @@ pub(crate) struct RollingUpdateClusterArgs {
     /// default is 1. The control plane never surges.
     #[arg(long, value_name = "N")]
     pub(crate) max_surge: Option<u32>,
+    /// How many instances of a node or bastion group may be out of service at once (default:
+    /// 1 when the group does not surge, 0 when it does). An instance group's
+    /// `spec.rollingUpdate.maxUnavailable` takes precedence. The control plane replaces one
+    /// instance at a time.
+    #[arg(long, value_name = "N")]
+    pub(crate) max_unavailable: Option<u32>,
     /// The pause after each replaced instance, e.g. `15s`, `2m`.
     #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
     pub(crate) interval: Duration,

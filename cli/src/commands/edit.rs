@@ -67,15 +67,7 @@ async fn edit_cluster(specs: &SpecStore) -> anyhow::Result<ExitStatus> {
     let Some(cluster) = outcome else {
         return Ok(cancelled());
     };
-    let yaml = berth_model::cluster_to_yaml(&cluster)?;
-    specs
-        .store()
-        .put(
-            &specs.keys().config(),
-            yaml.into_bytes(),
-            berth_state_store::WriteCondition::Replace(stored.etag),
-        )
-        .await?;
+    specs.replace_cluster(&cluster, stored.etag).await?;
     printer::note(&format!("Saved cluster `{}`.", specs.cluster_name()));
     Ok(ExitStatus::Success)
 }

@@ -14,7 +14,7 @@ use berth_cloudup::{
         self, GroupStatus, KubernetesGate, NodeGate, Role, RollEvent, RollOptions, ValidationPolicy,
     },
 };
-use berth_model::{InstanceGroup, IntOrString};
+use berth_model::{InstanceGroup, IntOrString, RollingUpdateSpec};
 use berth_state_store::lease::Lease;
 
 use crate::{
@@ -71,8 +71,10 @@ pub(crate) async fn run(
         return Ok(ExitStatus::Success);
     }
     let options = RollOptions {
-        max_surge: spec_surges(&groups, &plan),
+        max_surge: spec_counts(&groups, &plan, |spec| spec.max_surge.as_ref()),
         default_max_surge: args.max_surge.unwrap_or(1),
+        max_unavailable: spec_counts(&groups, &plan, |spec| spec.max_unavailable.as_ref()),
+        default_max_unavailable: args.max_unavailable,
         interval: args.interval,
         post_drain_delay: args.post_drain_delay,
         validation: ValidationPolicy {
@@ -153,19 +155,23 @@ fn selected(group: &GroupStatus, args: &RollingUpdateClusterArgs) -> bool {
     by_name && by_role
 }
 
-/// The surge instance groups set in `spec.rollingUpdate.maxSurge` (percentages of the
-/// group's desired capacity, rounded up).
-fn spec_surges(groups: &[InstanceGroup], plan: &[GroupStatus]) -> BTreeMap<String, u32> {
+/// The counts instance groups set in `spec.rollingUpdate` (`field` picks `maxSurge` or
+/// `maxUnavailable`; percentages are of the group's desired capacity, rounded up).
+fn spec_counts(
+    groups: &[InstanceGroup],
+    plan: &[GroupStatus],
+    field: impl Fn(&RollingUpdateSpec) -> Option<&IntOrString>,
+) -> BTreeMap<String, u32> {
     groups
         .iter()
         .filter_map(|group| {
             let name = &group.metadata.name;
-            let surge = group.spec.rolling_update.as_ref()?.max_surge.as_ref()?;
+            let count = field(group.spec.rolling_update.as_ref()?)?;
             let desired = plan
                 .iter()
                 .find(|status| &status.instance_group == name)
                 .map_or(0, |status| status.desired);
-            Some((name.clone(), surge_count(surge, desired)?))
+            Some((name.clone(), surge_count(count, desired)?))
         })
         .collect()
 }
@@ -281,11 +287,13 @@ fn describe(event: &RollEvent) -> String {
             instance_group,
             instances,
             surge,
+            unavailable,
         } => {
-            let how = if *surge == 0 {
-                "one at a time, in place".to_owned()
-            } else {
-                format!("surging by up to {surge}")
+            let how = match (*surge, *unavailable) {
+                (0, 1) => "one at a time, in place".to_owned(),
+                (0, n) => format!("{n} at a time, in place"),
+                (s, 0) => format!("surging by up to {s}"),
+                (s, n) => format!("surging by up to {s}, {n} more out of service at once"),
             };
             format!("Updating instance group `{instance_group}`: {instances} instances, {how}.")
         }

@@ -57,15 +57,7 @@ pub(crate) async fn run(
         .map(|group| group.value)
         .collect();
     berth_model::validate::validate(&cluster, &groups)?;
-    let yaml = berth_model::cluster_to_yaml(&cluster)?;
-    specs
-        .store()
-        .put(
-            &specs.keys().config(),
-            yaml.into_bytes(),
-            berth_state_store::WriteCondition::Replace(stored.etag),
-        )
-        .await?;
+    specs.replace_cluster(&cluster, stored.etag).await?;
     printer::note(&format!(
         "\nCluster `{name}` now asks for Kubernetes {to}. Roll it out with:\n  \
          berth update cluster {name} --yes\n  berth rolling-update cluster {name} --yes"

@@ -6,6 +6,7 @@ mod create_cluster;
 mod delete_cluster;
 mod edit;
 mod export_kubeconfig;
+mod fault_suite;
 mod kops_manifest;
 mod replace_and_delete;
 mod rolling_update;

@@ -314,3 +314,43 @@ fn cloudonly_replaces_the_outdated_nodes_and_force_replaces_the_control_plane() 
     assert!(world.alive(&strays).is_empty(), "{}", swept.stderr);
     assert_eq!(world.group(NODES).instances().len(), 2);
 }
+
+#[test]
+fn max_unavailable_replaces_several_instances_of_a_group_in_place_at_once() {
+    let world = World::new();
+    world.cluster_with_outdated_nodes();
+    let old_nodes = ids(&world.group(NODES));
+    let rolled = world.rolling_update(&[
+        "--yes",
+        "--cloudonly",
+        "--interval",
+        "0s",
+        "--max-surge",
+        "0",
+        "--max-unavailable",
+        "2",
+    ]);
+    assert_eq!(
+        rolled.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        rolled.stdout, rolled.stderr
+    );
+    assert!(
+        rolled.stderr.contains("2 at a time, in place"),
+        "{}",
+        rolled.stderr
+    );
+    let terminated_together = rolled
+        .stderr
+        .lines()
+        .any(|line| line.starts_with("Terminated") && old_nodes.iter().all(|id| line.contains(id)));
+    assert!(
+        terminated_together,
+        "one step took both nodes:\n{}",
+        rolled.stderr
+    );
+    let nodes = world.group(NODES);
+    assert!(ids(&nodes).is_disjoint(&old_nodes));
+    assert_eq!(nodes.instances().len(), 2);
+    assert!(world.alive(&old_nodes).is_empty());
+}

@@ -19,9 +19,8 @@ use std::{
     time::Duration,
 };
 
-use berth_cloudup::aws::AwsClients;
 use berth_test_support::{
-    instance_nodes::{InstanceNodes, InstanceNodesOptions, RunningInstance},
+    instance_nodes::{InstanceNodes, InstanceNodesOptions, ec2_running_instances},
     k8s::{CaPem, ControlPlaneOptions, K8sVersion, TestControlPlane},
     kubelet::{DeletionReason, FakeKubelet},
 };
@@ -88,7 +87,7 @@ impl KubeWorld {
                 InstanceNodesOptions::new(BOOT_TO_READY),
                 move || {
                     let aws = aws.clone();
-                    async move { running_instances(&aws).await }
+                    async move { ec2_running_instances(&aws.ec2).await }
                 },
             );
             (kubelet, nodes)
@@ -231,7 +230,7 @@ impl KubeWorld {
         let running = self
             .world
             .runtime
-            .block_on(running_instances(&self.world.aws));
+            .block_on(ec2_running_instances(&self.world.aws.ec2));
         self.nodes
             .only_ready(running.into_iter().map(|instance| instance.id).collect());
     }
@@ -296,47 +295,6 @@ fn cluster_ca(world: &World, cluster: &str) -> CaPem {
         certificate: read(pki.join("issued/kubernetes-ca/certificate.pem")),
         private_key: read(pki.join("private/kubernetes-ca/key.pem")),
     }
-}
-
-/// The running (or pending) instances in moto; none when moto cannot be asked.
-async fn running_instances(aws: &AwsClients) -> Vec<RunningInstance> {
-    let Ok(described) = aws.ec2.describe_instances().send().await else {
-        return Vec::new();
-    };
-    described
-        .reservations()
-        .iter()
-        .flat_map(|reservation| reservation.instances())
-        .filter(|instance| {
-            matches!(
-                instance
-                    .state()
-                    .and_then(|state| state.name())
-                    .map(|name| name.as_str()),
-                Some("pending" | "running")
-            )
-        })
-        .filter_map(|instance| {
-            let tag = |key: &str| {
-                instance
-                    .tags()
-                    .iter()
-                    .find(|tag| tag.key() == Some(key))
-                    .and_then(|tag| tag.value())
-                    .map(str::to_owned)
-            };
-            Some(RunningInstance {
-                id: instance.instance_id()?.to_owned(),
-                zone: instance
-                    .placement()
-                    .and_then(|placement| placement.availability_zone())
-                    .unwrap_or("us-east-1a")
-                    .to_owned(),
-                instance_group: tag("kops.k8s.io/instancegroup"),
-                control_plane: tag("k8s.io/role/control-plane").is_some(),
-            })
-        })
-        .collect()
 }
 
 /// The rolling update of a node group whose workload a PodDisruptionBudget protects: every

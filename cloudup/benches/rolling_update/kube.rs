@@ -9,9 +9,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use berth_cloudup::{aws::AwsClients, rolling};
+use berth_cloudup::rolling;
 use berth_test_support::{
-    instance_nodes::{INSTANCE_GROUP_LABEL, InstanceNodes, InstanceNodesOptions, RunningInstance},
+    instance_nodes::{
+        INSTANCE_GROUP_LABEL, InstanceNodes, InstanceNodesOptions, ec2_running_instances,
+    },
     k8s::{ControlPlaneOptions, K8sVersion, TestControlPlane},
     kubelet::FakeKubelet,
 };
@@ -86,7 +88,7 @@ impl KubeSide {
             InstanceNodesOptions::new(settings.boot).with_poll(JOIN_POLL),
             move || {
                 let direct = direct.clone();
-                async move { running_instances(&direct).await }
+                async move { ec2_running_instances(&direct.ec2).await }
             },
         );
         Some(KubeSide {
@@ -274,45 +276,4 @@ where
         assert!(started.elapsed() < timeout, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// The emulator's running (or pending) instances.
-async fn running_instances(aws: &AwsClients) -> Vec<RunningInstance> {
-    let Ok(described) = aws.ec2.describe_instances().send().await else {
-        return Vec::new();
-    };
-    described
-        .reservations()
-        .iter()
-        .flat_map(|reservation| reservation.instances())
-        .filter(|instance| {
-            matches!(
-                instance
-                    .state()
-                    .and_then(|state| state.name())
-                    .map(|name| name.as_str()),
-                Some("pending" | "running")
-            )
-        })
-        .filter_map(|instance| {
-            let tag = |key: &str| {
-                instance
-                    .tags()
-                    .iter()
-                    .find(|tag| tag.key() == Some(key))
-                    .and_then(|tag| tag.value())
-                    .map(str::to_owned)
-            };
-            Some(RunningInstance {
-                id: instance.instance_id()?.to_owned(),
-                zone: instance
-                    .placement()
-                    .and_then(|placement| placement.availability_zone())
-                    .unwrap_or(crate::ZONE)
-                    .to_owned(),
-                instance_group: tag("kops.k8s.io/instancegroup"),
-                control_plane: tag("k8s.io/role/control-plane").is_some(),
-            })
-        })
-        .collect()
 }

@@ -190,10 +190,12 @@ async fn http_get(url: &str) -> Result<String, Failure> {
         .parse()
         .map_err(|error| Failure::Permanent(format!("invalid URL: {error}")))?;
     for _ in 0..=MAX_REDIRECTS {
-        let response = client
-            .get(uri.clone())
-            .await
-            .map_err(|error| Failure::Transient(format!("request failed: {}", chain(&error))))?;
+        let response = client.get(uri.clone()).await.map_err(|error| {
+            Failure::Transient(format!(
+                "request failed: {}",
+                crate::error_text::one_line(&error)
+            ))
+        })?;
         let status = response.status();
         if status.is_redirection() {
             let location = response
@@ -216,7 +218,12 @@ async fn http_get(url: &str) -> Result<String, Failure> {
             .into_body()
             .collect()
             .await
-            .map_err(|error| Failure::Transient(format!("transfer failed: {}", chain(&error))))?
+            .map_err(|error| {
+                Failure::Transient(format!(
+                    "transfer failed: {}",
+                    crate::error_text::one_line(&error)
+                ))
+            })?
             .to_bytes();
         return String::from_utf8(body.to_vec())
             .map_err(|_| Failure::Permanent("the checksum file is not text".to_owned()));
@@ -224,18 +231,6 @@ async fn http_get(url: &str) -> Result<String, Failure> {
     Err(Failure::Permanent(format!(
         "more than {MAX_REDIRECTS} redirects"
     )))
-}
-
-/// An error and its causes on one line.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

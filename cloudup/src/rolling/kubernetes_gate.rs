@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use futures_util::future::try_join_all;
 
-use super::{GroupStatus, NodeGate, RollingError, ValidationProblem, status};
+use super::{GroupStatus, NodeGate, RollingError, ValidationProblem, membership};
 use crate::{
     aws::AwsClients,
     kubernetes::{self, DrainEvent, DrainOptions, ExpectedGroup, ValidationFailure},
@@ -92,28 +92,19 @@ pub async fn validate_cluster(
     clients: &AwsClients,
     cluster: &str,
 ) -> Result<(Vec<GroupStatus>, Vec<ValidationFailure>), RollingError> {
-    let groups = status(clients, cluster, false).await?;
+    let groups = membership(clients, cluster).await?;
     let failures = match kubernetes::validate(client, &expected_groups(&groups)).await {
         Ok(failures) => failures,
         Err(error) => vec![ValidationFailure {
             kind: "Cluster".to_owned(),
             name: cluster.to_owned(),
-            reason: format!("the API server did not answer: {}", error_chain(&error)),
+            reason: format!(
+                "the API server did not answer: {}",
+                crate::error_text::one_line(&error)
+            ),
         }],
     };
     Ok((groups, failures))
-}
-
-/// An error and its causes on one line.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// What validation expects of each group: its in-service instances, and at least its

@@ -20,7 +20,7 @@ use std::time::Duration;
 pub use gate::{NodeGate, ValidationPolicy, ValidationProblem, wait_until_valid};
 pub use kubernetes_gate::{KubernetesGate, expected_groups, validate_cluster};
 pub use roll::{RollEvent, RollOptions, roll};
-pub use status::{GroupStatus, InstanceStatus, Role, status};
+pub use status::{GroupStatus, InstanceStatus, Role, membership, status};
 
 use crate::engine::TaskError;
 

@@ -26,8 +26,14 @@ pub struct RollOptions {
     /// Surge per instance group, by name; groups not listed use `default_max_surge`. The
     /// control plane never surges.
     pub max_surge: BTreeMap<String, u32>,
-    /// The surge of groups not in `max_surge` (0: replace in place, one at a time).
+    /// The surge of groups not in `max_surge` (0: replace in place).
     pub default_max_surge: u32,
+    /// How many instances of a group may be out of service at once, by name; groups not
+    /// listed use `default_max_unavailable`. The control plane replaces one at a time.
+    pub max_unavailable: BTreeMap<String, u32>,
+    /// Groups not in `max_unavailable`: kops's default is 1 when a group does not surge and
+    /// 0 when it does (replacements come first, so nothing goes out of service).
+    pub default_max_unavailable: Option<u32>,
     /// The pause after each replacement step.
     pub interval: Duration,
     /// The pause between draining a node and terminating its instance.
@@ -47,6 +53,8 @@ impl Default for RollOptions {
         Self {
             max_surge: BTreeMap::new(),
             default_max_surge: 1,
+            max_unavailable: BTreeMap::new(),
+            default_max_unavailable: None,
             interval: Duration::from_secs(15),
             post_drain_delay: Duration::from_secs(5),
             validation: ValidationPolicy::default(),
@@ -67,6 +75,26 @@ impl RollOptions {
             .unwrap_or(self.default_max_surge);
         usize::try_from(surge).unwrap_or(usize::MAX)
     }
+
+    /// How many instances go out of service at once: at least 1 in place, exactly 1 for the
+    /// control plane.
+    fn unavailable_of(&self, group: &GroupStatus, surge: usize) -> usize {
+        if group.role == Role::ControlPlane {
+            return 1;
+        }
+        let unavailable = self
+            .max_unavailable
+            .get(&group.instance_group)
+            .copied()
+            .or(self.default_max_unavailable)
+            .unwrap_or(u32::from(surge == 0));
+        let unavailable = usize::try_from(unavailable).unwrap_or(usize::MAX);
+        if surge == 0 {
+            unavailable.max(1)
+        } else {
+            unavailable
+        }
+    }
 }
 
 /// What a rolling update reports as it goes.
@@ -80,6 +108,8 @@ pub enum RollEvent {
         instances: usize,
         /// How many it detaches at once (0: in place).
         surge: usize,
+        /// How many it takes out of service at once besides those.
+        unavailable: usize,
     },
     /// Instances an earlier run detached were found; they are finished first.
     StraysFound {
@@ -206,10 +236,12 @@ impl Roll<'_> {
             return Ok(0);
         }
         let surge = self.options.surge_of(group);
+        let unavailable = self.options.unavailable_of(group, surge);
         (self.on_event)(RollEvent::GroupStarted {
             instance_group: name.clone(),
             instances: old.len(),
             surge,
+            unavailable,
         });
         let mut replaced = 0;
         let mut first = true;
@@ -231,27 +263,34 @@ impl Roll<'_> {
                 tokio::time::sleep(self.options.interval).await;
             }
             first = false;
-            if surge > 0 {
-                let batch: Vec<String> = old.iter().take(surge).cloned().collect();
-                calls::detach(self.clients, &group.asg_name, &batch).await?;
+            // The detached instances are replaced before they go; the in-place ones after.
+            let detached: Vec<String> = old.iter().take(surge).cloned().collect();
+            let in_place: Vec<String> = old.iter().skip(surge).take(unavailable).cloned().collect();
+            old.retain(|id| !detached.contains(id) && !in_place.contains(id));
+            if !detached.is_empty() {
+                calls::detach(self.clients, &group.asg_name, &detached).await?;
                 (self.on_event)(RollEvent::Detached {
                     instance_group: name.clone(),
-                    instances: batch.clone(),
+                    instances: detached.clone(),
                 });
-                old.retain(|id| !batch.contains(id));
-                wait_until_whole(self.clients, group, &old, self.timeout()).await?;
+                let mut waiting = old.clone();
+                waiting.extend(in_place.iter().cloned());
+                wait_until_whole(self.clients, group, &waiting, self.timeout()).await?;
                 self.validate(name).await?;
-                replaced += batch.len();
-                self.drain_and_terminate_detached(name, batch).await?;
-            } else if let Some(id) = old.pop_first() {
-                self.drain(name, std::slice::from_ref(&id)).await?;
-                calls::terminate_in_group(&self.clients.autoscaling, &id).await?;
-                replaced += 1;
-                (self.on_event)(RollEvent::Terminated {
-                    instance_group: name.clone(),
-                    instances: vec![id],
-                });
             }
+            let draining: Vec<String> = detached.iter().chain(&in_place).cloned().collect();
+            self.drain(name, &draining).await?;
+            replaced += draining.len();
+            if !detached.is_empty() {
+                terminate_detached(self.clients, &detached, self.timeout()).await?;
+            }
+            for id in &in_place {
+                calls::terminate_in_group(&self.clients.autoscaling, id).await?;
+            }
+            (self.on_event)(RollEvent::Terminated {
+                instance_group: name.clone(),
+                instances: draining,
+            });
         }
         (self.on_event)(RollEvent::GroupDone {
             instance_group: name.clone(),
@@ -385,9 +424,12 @@ where
     Check: FnMut() -> Attempt,
     Attempt: std::future::Future<Output = Result<Option<T>, RollingError>>,
 {
+    // Replacements take tens of seconds to come into service on AWS: a cap of a few seconds
+    // notices them soon after (a 10 s cap could overshoot each step by up to 10 s), at one
+    // DescribeAutoScalingGroups every 3 s at most.
     let policy = RetryPolicy {
         base: Duration::from_millis(500),
-        cap: Duration::from_secs(10),
+        cap: Duration::from_secs(3),
         deadline: timeout,
     };
     let started = Instant::now();
@@ -480,5 +522,39 @@ mod tests {
         assert_eq!(options.surge_of(&status(Role::ControlPlane, "cp")), 0);
         assert_eq!(options.surge_of(&status(Role::Node, "nodes")), 3);
         assert_eq!(options.surge_of(&status(Role::Bastion, "bastions")), 1);
+    }
+
+    #[test]
+    fn in_place_groups_take_one_out_by_default_and_surging_groups_none() {
+        let options = RollOptions {
+            max_unavailable: BTreeMap::from([("wide".to_owned(), 3)]),
+            ..RollOptions::default()
+        };
+        let status = |role, name: &str| GroupStatus {
+            instance_group: name.to_owned(),
+            role,
+            asg_name: String::new(),
+            min: 1,
+            max: 1,
+            desired: 1,
+            target_version: String::new(),
+            instances: Vec::new(),
+        };
+        assert_eq!(options.unavailable_of(&status(Role::Node, "nodes"), 0), 1);
+        assert_eq!(options.unavailable_of(&status(Role::Node, "nodes"), 2), 0);
+        assert_eq!(options.unavailable_of(&status(Role::Node, "wide"), 2), 3);
+        assert_eq!(
+            options.unavailable_of(&status(Role::ControlPlane, "wide"), 0),
+            1
+        );
+        let zero = RollOptions {
+            default_max_unavailable: Some(0),
+            ..RollOptions::default()
+        };
+        assert_eq!(
+            zero.unavailable_of(&status(Role::Node, "nodes"), 0),
+            1,
+            "in place, one instance at least goes at a time"
+        );
     }
 }

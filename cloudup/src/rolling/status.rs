@@ -131,6 +131,32 @@ pub async fn status(
     Ok(statuses)
 }
 
+/// The cluster's groups and their instances, without asking which launch template version is
+/// current: one DescribeAutoScalingGroups, what validation needs. `target_version` is empty
+/// and no instance needs an update.
+///
+/// # Errors
+///
+/// When describing the groups fails.
+pub async fn membership(
+    clients: &AwsClients,
+    cluster: &str,
+) -> Result<Vec<GroupStatus>, RollingError> {
+    let groups = calls::describe_cluster_groups(&clients.autoscaling, cluster).await?;
+    let mut statuses: Vec<GroupStatus> = groups
+        .iter()
+        .map(|group| {
+            let mut status = group_status(group, &BTreeMap::new(), false);
+            for instance in &mut status.instances {
+                instance.needs_update = false;
+            }
+            status
+        })
+        .collect();
+    statuses.sort_by(|a, b| (a.role, &a.instance_group).cmp(&(b.role, &b.instance_group)));
+    Ok(statuses)
+}
+
 /// One group's status, given the `(latest, default)` version numbers of launch templates by id.
 pub(super) fn group_status(
     group: &AutoScalingGroup,
