@@ -100,6 +100,9 @@ pub enum Error {
     /// Certificates could not be issued.
     #[error(transparent)]
     Pki(#[from] PkiError),
+    /// The etcd volumes could not be found or attached.
+    #[error(transparent)]
+    EtcdVolume(#[from] Box<crate::etcd_volumes::EtcdVolumeError>),
     /// No plan could be made.
     #[error("failed to plan the node")]
     Plan(#[from] PlanError),

@@ -5,7 +5,10 @@
 //! to the instance metadata service (a UDP `connect` sends no packet). Both can be overridden,
 //! which tests do to make runs deterministic.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::{
+    collections::BTreeMap,
+    net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket},
+};
 
 use crate::pki::NodePki;
 
@@ -32,6 +35,9 @@ pub struct HostFacts {
     pub identity: Identity,
     /// Certificates and keys prepared for it.
     pub pki: NodePki,
+    /// This node's member of each etcd cluster, as named by the etcd volume it took
+    /// ([`crate::etcd_volumes`]); empty when every etcd cluster has a single member.
+    pub etcd_members: BTreeMap<String, String>,
 }
 
 /// Why the machine's identity could not be found.

@@ -10,7 +10,9 @@
 //! 1. reads its [`NodeupConfig`] from the store ([`store`]), refusing an unknown
 //!    `apiVersion`/`kind`, another cluster's config, or one whose sha256 differs from the
 //!    pinned `NODEUP_CONFIG_HASH`;
-//! 2. learns the machine's name and address ([`facts`]) and gathers key material
+//! 2. learns the machine's name and address ([`facts`]); on a control-plane node whose etcd
+//!    clusters have several members, attaches this zone's etcd volumes and learns its
+//!    members from their tags ([`etcd_volumes`]); gathers key material
 //!    ([`pki`]): the cluster CA certificate everywhere; on the control plane, CA keys from
 //!    `pki/private` to issue its certificates. Workers never receive a CA private key;
 //! 3. plans ([`plan::plan`], pure) the closed set of [`NodeTask`]s;
@@ -28,7 +30,8 @@
 //! kubeconfig, bootstrap-kubeconfig}`, `/etc/containerd/config.toml`, the `kubelet` and
 //! `containerd` units, `/etc/sysctl.d/99-berth-kubernetes.conf`,
 //! `/etc/modules-load.d/berth-kubernetes.conf`, installed binaries, and `/var/lib/nodeup`.
-//! It does not mount etcd volumes yet (planned, reported as skipped) or publish DNS records.
+//! It attaches etcd volumes but does not format or mount them yet (planned, reported as
+//! skipped), nor publish DNS records.
 //! It records the addons it applied in `/var/lib/nodeup/addons-applied.json`.
 //!
 //! Exit codes: 0 when the node is configured (a second run reports 0 changes), 1 on any
@@ -40,6 +43,7 @@ pub mod apply;
 pub mod assets;
 pub mod atomic;
 pub mod error;
+pub mod etcd_volumes;
 pub mod facts;
 pub mod host;
 pub mod pki;
@@ -99,6 +103,10 @@ pub struct Options {
     pub hostname: Option<String>,
     /// The node's address, instead of the discovered one.
     pub node_ip: Option<IpAddr>,
+    /// This EC2 instance's id, instead of asking the instance metadata service.
+    pub instance_id: Option<String>,
+    /// This instance's availability zone, instead of asking the instance metadata service.
+    pub zone: Option<String>,
     /// The service manager.
     pub service_manager: ServiceManagerKind,
     /// Do not apply the addons on a control-plane node.
@@ -165,12 +173,15 @@ pub async fn run(options: &Options) -> Result<Outcome> {
         },
     );
     let identity = facts::discover(options.hostname.clone(), options.node_ip)?;
+    let etcd_volumes = find_etcd_volumes(options, &config).await?;
+    let etcd_members = etcd_volumes::members(&etcd_volumes);
     let cas = store.cas(&config).await?;
-    let requests = pki::requests(&config, &identity)?;
+    let requests = pki::requests(&config, &identity, &etcd_members)?;
     let node_pki = pki::prepare(cas, requests, &host, OffsetDateTime::now_utc())?;
     let facts = HostFacts {
         identity,
         pki: node_pki,
+        etcd_members,
     };
     let tasks = plan(&config, &facts)?;
     if options.dry_run {
@@ -183,7 +194,19 @@ pub async fn run(options: &Options) -> Result<Outcome> {
         .unwrap_or_else(|| host.resolve(paths::DEFAULT_CACHE_DIR.as_ref()));
     let assets = planned_assets(&tasks);
     let files: AssetFiles = AssetCache::new(cache_dir).fetch_all(&assets).await?;
-    let report = apply::apply(&tasks, &host, &files).await?;
+    let mut report = apply::apply(&tasks, &host, &files).await?;
+    report.changed.splice(
+        0..0,
+        etcd_volumes
+            .iter()
+            .filter(|volume| volume.attached_now)
+            .map(|volume| {
+                format!(
+                    "attached the etcd volume {} (etcd {} member {}) as {}",
+                    volume.volume_id, volume.cluster, volume.member, volume.device
+                )
+            }),
+    );
     let status = Status {
         nodeup_version: env!("CARGO_PKG_VERSION"),
         cluster_name: config.cluster_name.clone(),
@@ -227,6 +250,37 @@ pub async fn run(options: &Options) -> Result<Outcome> {
         None
     };
     Ok(Outcome::Applied { status, addons })
+}
+
+/// Finds (and, unless `--dry-run`, attaches) this control-plane node's etcd volumes when an
+/// etcd cluster has several members ([`etcd_volumes`]). Makes no AWS call otherwise, nor
+/// under a `--root` other than `/` without `AWS_REGION`/`AWS_DEFAULT_REGION` (tests).
+async fn find_etcd_volumes(
+    options: &Options,
+    config: &NodeupConfig,
+) -> Result<Vec<etcd_volumes::EtcdVolume>> {
+    if !etcd_volumes::needed(config) {
+        return Ok(Vec::new());
+    }
+    let region_set = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .iter()
+        .any(|name| std::env::var(name).is_ok_and(|value| !value.is_empty()));
+    if options.root != Path::new("/") && !region_set {
+        tracing::info!("not looking up etcd volumes: --root is set and no AWS region");
+        return Ok(Vec::new());
+    }
+    let instance = etcd_volumes::instance(options.instance_id.clone(), options.zone.clone())
+        .await
+        .map_err(Box::new)?;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    Ok(
+        etcd_volumes::find_and_attach(&ec2, config, &instance, !options.dry_run)
+            .await
+            .map_err(Box::new)?,
+    )
 }
 
 /// Whether this run applies the addons.

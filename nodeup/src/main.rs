@@ -34,6 +34,12 @@ struct Args {
     /// The node's address, instead of the discovered one.
     #[arg(long, hide = true)]
     node_ip: Option<IpAddr>,
+    /// This EC2 instance's id, instead of asking the instance metadata service (for tests).
+    #[arg(long, env = "NODEUP_INSTANCE_ID", hide = true)]
+    instance_id: Option<String>,
+    /// This instance's availability zone, instead of asking the instance metadata service.
+    #[arg(long, env = "NODEUP_ZONE", hide = true)]
+    zone: Option<String>,
     /// Do not apply the cluster's addons (control-plane nodes apply them by default).
     #[arg(long)]
     skip_addons: bool,
@@ -77,6 +83,8 @@ fn main() -> ExitCode {
         config_hash: args.config_hash,
         hostname: args.hostname,
         node_ip: args.node_ip,
+        instance_id: args.instance_id,
+        zone: args.zone,
         service_manager: match args.service_manager {
             ServiceManagerArg::Systemd => ServiceManagerKind::Systemd,
             ServiceManagerArg::Recording => ServiceManagerKind::Recording,

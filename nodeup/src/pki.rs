@@ -213,13 +213,15 @@ pub fn cas_needed(config: &NodeupConfig) -> Vec<(String, bool)> {
     }
 }
 
-/// The certificates the node needs issued (none outside the control plane).
+/// The certificates the node needs issued (none outside the control plane); `etcd_members`
+/// are this node's etcd members when its volumes named them (see [`etcd::member`]).
 ///
 /// # Errors
 /// [`PlanError`] when the config's ranges or etcd members are unusable.
 pub fn requests(
     config: &NodeupConfig,
     identity: &Identity,
+    etcd_members: &std::collections::BTreeMap<String, String>,
 ) -> Result<Vec<IssueRequest>, PlanError> {
     if config.role != NodeRole::ControlPlane {
         return Ok(Vec::new());
@@ -305,7 +307,7 @@ pub fn requests(
         ),
     ];
     for cluster in config.etcd_members.keys() {
-        let member = etcd::member(config, cluster)?;
+        let member = etcd::member(config, etcd_members, cluster)?;
         let dns_names = vec![
             "localhost".to_owned(),
             identity.hostname.clone(),

@@ -5,9 +5,10 @@
 //! Ports follow kops (the nodes' security group leaves exactly these closed): `main`
 //! serves clients on 4001 and peers on 2380, `events` on 4002 and 2381. Data lives on the
 //! cluster's EBS volume, found by its `k8s.io/etcd/<cluster>` tag and mounted at
-//! `/mnt/etcd-<cluster>`; mounting is planned but not applied yet.
+//! `/mnt/etcd-<cluster>`; nodeup attaches it and learns this node's member from its tag
+//! ([`crate::etcd_volumes`]), but formatting and mounting are planned, not applied yet.
 
-use std::path::PathBuf;
+use std::{collections::BTreeMap, path::PathBuf};
 
 use berth_model::nodeup_config::{NodeupConfig, render_yaml};
 
@@ -33,16 +34,33 @@ pub fn ports(cluster: &str) -> Result<(u16, u16), PlanError> {
     }
 }
 
-/// This node's member of `cluster`.
+/// This node's member of `cluster`: the one `known` names (from the etcd volume this node
+/// took, see [`crate::etcd_volumes`]), else the cluster's only member.
 ///
 /// # Errors
-/// [`PlanError::UnknownEtcdMember`] unless the cluster has exactly one member.
-pub fn member<'a>(config: &'a NodeupConfig, cluster: &str) -> Result<&'a str, PlanError> {
+/// [`PlanError::ForeignEtcdMember`] when `known` names a member the config does not list;
+/// [`PlanError::UnknownEtcdMember`] when it names none and the cluster has several.
+pub fn member<'a>(
+    config: &'a NodeupConfig,
+    known: &BTreeMap<String, String>,
+    cluster: &str,
+) -> Result<&'a str, PlanError> {
     let members = config
         .etcd_members
         .get(cluster)
         .map(Vec::as_slice)
         .unwrap_or_default();
+    if let Some(known) = known.get(cluster) {
+        return members
+            .iter()
+            .find(|member| *member == known)
+            .map(String::as_str)
+            .ok_or_else(|| PlanError::ForeignEtcdMember {
+                cluster: cluster.to_owned(),
+                member: known.clone(),
+                listed: members.join(", "),
+            });
+    }
     match members {
         [member] => Ok(member),
         _ => Err(PlanError::UnknownEtcdMember {
@@ -89,7 +107,7 @@ pub(crate) fn tasks(
     let ip = facts.identity.internal_ip;
     for cluster in config.etcd_members.keys() {
         let (client_port, peer_port) = ports(cluster)?;
-        let member = member(config, cluster)?;
+        let member = member(config, &facts.etcd_members, cluster)?;
         let mount_point = format!("/mnt/etcd-{cluster}");
         tasks.push(NodeTask::EtcdVolume {
             cluster: cluster.clone(),

@@ -67,13 +67,25 @@ pub enum PlanError {
     },
     /// This node's etcd member cannot be told.
     #[error(
-        "etcd cluster `{cluster}` has {members} members and this node's cannot be told (it comes from the etcd volume's tag, which this nodeup does not read yet)"
+        "etcd cluster `{cluster}` has {members} members and this node's cannot be told: it comes from the tag of the etcd volume this node takes, and no volume was looked up (nodeup looks them up on a control-plane node, with --root only when AWS_REGION is set)"
     )]
     UnknownEtcdMember {
         /// The etcd cluster.
         cluster: String,
         /// How many members it has.
         members: usize,
+    },
+    /// The etcd volume this node took names a member the config does not list.
+    #[error(
+        "this node's etcd volume names member `{member}` of etcd cluster `{cluster}`, which the nodeup config does not list ({listed}); the volume's `k8s.io/etcd/{cluster}` tag and the cluster spec disagree"
+    )]
+    ForeignEtcdMember {
+        /// The etcd cluster.
+        cluster: String,
+        /// The member the volume names.
+        member: String,
+        /// The members the config lists.
+        listed: String,
     },
     /// A document could not be rendered.
     #[error("failed to render `{}`", path.display())]

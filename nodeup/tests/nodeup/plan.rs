@@ -3,14 +3,17 @@
 //! Key material is random, so PEM blocks and certificate records are shown redacted with
 //! their kind; everything else is shown in full.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::{
+    collections::BTreeMap,
+    net::{IpAddr, Ipv4Addr},
+};
 
 use berth_model::nodeup_config::{Asset, NodeupConfig};
 use berth_nodeup::{
     HostFacts, LocalHost, NodeTask,
     facts::Identity,
     pki,
-    plan::{Contents, plan},
+    plan::{Contents, PlanError, plan},
     testing::RecordingServiceManager,
 };
 use time::OffsetDateTime;
@@ -51,6 +54,14 @@ fn planned(group: &str) -> Vec<NodeTask> {
 /// The plan of `config` (with fake assets) for a fixed identity, certificates issued from
 /// fresh CAs.
 pub(crate) fn planned_config(config: NodeupConfig) -> Vec<NodeTask> {
+    planned_with_members(config, &BTreeMap::new()).unwrap()
+}
+
+/// [`planned_config`] for a node whose etcd volumes named `etcd_members`.
+fn planned_with_members(
+    config: NodeupConfig,
+    etcd_members: &BTreeMap<String, String>,
+) -> Result<Vec<NodeTask>, PlanError> {
     let config = with_assets(config);
     let root = tempfile::tempdir().unwrap();
     let host = LocalHost::new(
@@ -65,13 +76,14 @@ pub(crate) fn planned_config(config: NodeupConfig) -> Vec<NodeTask> {
         .map(|(name, _)| name)
         .collect();
     cas.retain(|name, _| needed.contains(name));
-    let requests = pki::requests(&config, &identity()).unwrap();
+    let requests = pki::requests(&config, &identity(), etcd_members)?;
     let node_pki = pki::prepare(cas, requests, &host, OffsetDateTime::now_utc()).unwrap();
     let facts = HostFacts {
         identity: identity(),
         pki: node_pki,
+        etcd_members: etcd_members.clone(),
     };
-    plan(&config, &facts).unwrap()
+    plan(&config, &facts)
 }
 
 /// Every task in order, with file and unit contents (PEM and records redacted).
@@ -156,4 +168,73 @@ fn phases_are_in_order() {
     let mut sorted = phases.clone();
     sorted.sort();
     assert_eq!(phases, sorted);
+}
+
+/// The control plane's config with three members per etcd cluster (`a`, `b`, `c`).
+fn three_member_config() -> NodeupConfig {
+    let mut config = fixtures::configs("s3://berth-state/dev.example.com")
+        .remove(CONTROL_PLANE_GROUP)
+        .unwrap();
+    for members in config.etcd_members.values_mut() {
+        *members = vec!["a".to_owned(), "b".to_owned(), "c".to_owned()];
+    }
+    config
+}
+
+fn manifest(tasks: &[NodeTask], name: &str) -> String {
+    tasks
+        .iter()
+        .find_map(|task| match task {
+            NodeTask::File {
+                path,
+                contents: Contents::Text(text),
+                ..
+            } if path.ends_with(name) => Some(text.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no {name} planned"))
+}
+
+#[test]
+fn several_etcd_members_use_the_member_the_volume_named() {
+    let members = BTreeMap::from([
+        ("main".to_owned(), "b".to_owned()),
+        ("events".to_owned(), "b".to_owned()),
+    ]);
+    let tasks = planned_with_members(three_member_config(), &members).unwrap();
+    for cluster in ["main", "events"] {
+        let pod = manifest(&tasks, &format!("etcd-{cluster}.yaml"));
+        assert!(pod.contains(&format!("--name=etcd-{cluster}-b")), "{pod}");
+        assert!(
+            pod.contains(&format!("--initial-cluster=etcd-{cluster}-b=")),
+            "{pod}"
+        );
+    }
+}
+
+#[test]
+fn several_etcd_members_without_a_volume_are_refused() {
+    let error = planned_with_members(three_member_config(), &BTreeMap::new()).unwrap_err();
+    assert!(
+        matches!(&error, PlanError::UnknownEtcdMember { members: 3, .. }),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_member_the_config_does_not_list_is_refused() {
+    let members = BTreeMap::from([
+        ("main".to_owned(), "z".to_owned()),
+        ("events".to_owned(), "z".to_owned()),
+    ]);
+    let error = planned_with_members(three_member_config(), &members).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        matches!(&error, PlanError::ForeignEtcdMember { .. }),
+        "{message}"
+    );
+    assert!(
+        message.contains("`z`") && message.contains("a, b, c"),
+        "{message}"
+    );
 }

@@ -2,7 +2,8 @@
 //! an S3 state store, then for the control-plane and the worker group take the launch
 //! template's user data from the emulator and run that bootstrap script under bash, with
 //! two test-only edits (install nodeup into a temp dir rather than `/opt`; pass nodeup
-//! `--root`, the recording service manager and the node's name and address). The script
+//! `--root`, the recording service manager and the node's name and address, and for the
+//! highly available cluster the instance's id and zone). The script
 //! downloads the workspace's `nodeup` (beside `berth`, pinned by its sha256), which reads its
 //! config from the moto-backed S3 store and downloads its assets from a local HTTP server
 //! that serves files this test makes, with their real sha256 published beside them.
@@ -203,6 +204,35 @@ fn user_data(world: &World, group: &str) -> String {
 
 /// Runs the bootstrap `script` for a machine with `root` as its filesystem; returns stdout.
 fn bootstrap(world: &World, script: &str, machine: &Path, node_ip: &str) -> String {
+    bootstrap_with(world, script, machine, node_ip, "")
+}
+
+/// [`bootstrap`], with `extra` nodeup flags (e.g. the instance's id and zone).
+fn bootstrap_with(
+    world: &World,
+    script: &str,
+    machine: &Path,
+    node_ip: &str,
+    extra: &str,
+) -> String {
+    let output = run_bootstrap(world, script, machine, node_ip, extra);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "the bootstrap script failed\nstdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// Runs the edited bootstrap script and returns its output, whatever its status.
+fn run_bootstrap(
+    world: &World,
+    script: &str,
+    machine: &Path,
+    node_ip: &str,
+    extra: &str,
+) -> std::process::Output {
     let install = machine.join("opt-berth-bin");
     let root = machine.join("root");
     assert!(
@@ -219,7 +249,7 @@ fn bootstrap(world: &World, script: &str, machine: &Path, node_ip: &str) -> Stri
         .replace(
             exec,
             &format!(
-                "{} --root='{}' --service-manager=recording --hostname='ip-{}.ec2.internal' --node-ip='{node_ip}'\n",
+                "{} --root='{}' --service-manager=recording --hostname='ip-{}.ec2.internal' --node-ip='{node_ip}'{extra}\n",
                 exec.trim_end(),
                 root.display(),
                 node_ip.replace('.', "-"),
@@ -228,21 +258,14 @@ fn bootstrap(world: &World, script: &str, machine: &Path, node_ip: &str) -> Stri
     let path = machine.join("user-data.sh");
     std::fs::create_dir_all(machine).expect("machine dir");
     std::fs::write(&path, script).expect("script");
-    let output = Command::new("bash")
+    Command::new("bash")
         .arg(&path)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .envs(world.aws_env().iter().map(|(name, value)| (name, value)))
         .env("RUST_LOG", "warn")
         .output()
-        .expect("bash");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "the bootstrap script failed\nstdout:\n{stdout}\nstderr:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
+        .expect("bash")
 }
 
 /// Every regular file under `root`, relative.
@@ -273,18 +296,12 @@ fn assert_files(root: &Path, expected: &[&str]) {
     }
 }
 
-#[test]
-fn control_plane_and_worker_bootstrap_from_their_user_data() {
-    let nodeup = assert_cmd::cargo::cargo_bin("berth").with_file_name("nodeup");
-    assert!(
-        nodeup.is_file(),
-        "{} is missing: build it first (`cargo build -p berth-nodeup`); the test pins the nodeup beside berth",
-        nodeup.display()
-    );
-    let world = World::new();
+/// Creates the public DNS zone, an S3 state store and the asset mirror, then creates
+/// `cluster` with `create_args` and updates it (`--yes`, then a check that nothing is left).
+fn create_and_update(world: &World, cluster: &str, create_args: &[&str]) {
     world.block_on(create_public_zone(&world.aws, ZONE));
     let bucket = unique_bucket("berth-bootstrap");
-    create_bucket(&world, &bucket);
+    create_bucket(world, &bucket);
     let store = format!("s3://{bucket}/clusters");
     let served = world.context.path().join("served");
     let base = serve(served.clone());
@@ -298,19 +315,36 @@ fn control_plane_and_worker_bootstrap_from_their_user_data() {
             .env_remove("BERTH_NODEUP_SHA256");
         command
     };
-    let cluster = format!("c.{ZONE}");
     let key = world
         .context
         .write("admin.pub", super::world::SSH_PUBLIC_KEY);
     ok(berth()
-        .args(["create", "cluster", &cluster, "--zones", "us-east-1a"])
+        .args(["create", "cluster", cluster])
+        .args(create_args)
         .args(["--dns-zone", ZONE])
         .arg("--ssh-public-key")
         .arg(key));
-    ok(berth().args(["update", "cluster", &cluster, "--yes"]));
-    let again = run(berth().args(["update", "cluster", &cluster, "--exit-code"]));
+    ok(berth().args(["update", "cluster", cluster, "--yes"]));
+    let again = run(berth().args(["update", "cluster", cluster, "--exit-code"]));
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
     assert!(again.stdout.contains("No changes"), "{}", again.stdout);
+}
+
+fn nodeup_binary_is_built() {
+    let nodeup = assert_cmd::cargo::cargo_bin("berth").with_file_name("nodeup");
+    assert!(
+        nodeup.is_file(),
+        "{} is missing: build it first (`cargo build -p berth-nodeup`); the test pins the nodeup beside berth",
+        nodeup.display()
+    );
+}
+
+#[test]
+fn control_plane_and_worker_bootstrap_from_their_user_data() {
+    nodeup_binary_is_built();
+    let world = World::new();
+    let cluster = format!("c.{ZONE}");
+    create_and_update(&world, &cluster, &["--zones", "us-east-1a"]);
 
     let machines = world.context.path().join("machines");
 
@@ -371,4 +405,130 @@ fn control_plane_and_worker_bootstrap_from_their_user_data() {
     );
     let second = bootstrap(&world, &script, &control_plane, "172.20.32.20");
     assert!(second.contains("nodeup: 0 changes"), "{second}");
+}
+
+/// Each etcd volume of the world: (etcd cluster, member, zone, attached instance).
+fn etcd_volumes(world: &World) -> Vec<(String, String, String, Option<String>)> {
+    let described = world
+        .block_on(world.aws.ec2.describe_volumes().send())
+        .expect("DescribeVolumes");
+    let mut volumes: Vec<_> = described
+        .volumes()
+        .iter()
+        .filter_map(|volume| {
+            let (cluster, value) = volume.tags().iter().find_map(|tag| {
+                let cluster = tag.key()?.strip_prefix("k8s.io/etcd/")?;
+                Some((cluster.to_owned(), tag.value()?.to_owned()))
+            })?;
+            let member = value.split_once('/')?.0.to_owned();
+            let attached = volume
+                .attachments()
+                .first()
+                .and_then(|attachment| attachment.instance_id().map(str::to_owned));
+            Some((
+                cluster,
+                member,
+                volume.availability_zone()?.to_owned(),
+                attached,
+            ))
+        })
+        .collect();
+    volumes.sort();
+    volumes
+}
+
+/// The id of the (only) instance of the auto scaling group `group`.
+fn instance_of(world: &World, group: &str) -> String {
+    let groups = world
+        .block_on(
+            world
+                .aws
+                .autoscaling
+                .describe_auto_scaling_groups()
+                .auto_scaling_group_names(group)
+                .send(),
+        )
+        .expect("DescribeAutoScalingGroups");
+    groups.auto_scaling_groups()[0].instances()[0]
+        .instance_id()
+        .expect("an instance id")
+        .to_owned()
+}
+
+#[test]
+fn ha_control_plane_attaches_its_zones_etcd_volumes_and_uses_their_members() {
+    nodeup_binary_is_built();
+    let world = World::new();
+    let cluster = format!("ha.{ZONE}");
+    let zones = "us-east-1a,us-east-1b,us-east-1c";
+    create_and_update(
+        &world,
+        &cluster,
+        &["--zones", zones, "--control-plane-zones", zones],
+    );
+    let before = etcd_volumes(&world);
+    assert_eq!(before.len(), 6, "{before:?}");
+    assert!(before.iter().all(|volume| volume.3.is_none()), "{before:?}");
+
+    let group = format!("control-plane-us-east-1b.{cluster}");
+    let instance = instance_of(&world, &group);
+    let script = user_data(&world, &group);
+    let machine = world.context.path().join("machines").join(&instance);
+    let extra = format!(" --instance-id='{instance}' --zone='us-east-1b'");
+    let first = bootstrap_with(&world, &script, &machine, "172.20.64.20", &extra);
+    assert!(first.contains("nodeup: "), "{first}");
+
+    let after = etcd_volumes(&world);
+    for (cluster_name, member, zone, attached) in &after {
+        if zone == "us-east-1b" {
+            assert_eq!(attached.as_deref(), Some(instance.as_str()), "{after:?}");
+            let manifest = std::fs::read_to_string(
+                machine
+                    .join("root/etc/kubernetes/manifests")
+                    .join(format!("etcd-{cluster_name}.yaml")),
+            )
+            .expect("the etcd manifest");
+            assert!(
+                manifest.contains(&format!("--name=etcd-{cluster_name}-{member}")),
+                "{manifest}"
+            );
+            assert!(
+                manifest.contains(&format!("--initial-cluster=etcd-{cluster_name}-{member}=")),
+                "{manifest}"
+            );
+        } else {
+            assert_eq!(attached, &None, "{after:?}");
+        }
+    }
+    let status = std::fs::read_to_string(machine.join("root/var/lib/nodeup/status.json"))
+        .expect("status.json");
+    assert!(status.contains("attached the etcd volume"), "{status}");
+
+    let second = bootstrap_with(&world, &script, &machine, "172.20.64.20", &extra);
+    assert!(second.contains("nodeup: 0 changes"), "{second}");
+    assert_eq!(etcd_volumes(&world), after);
+
+    // Another instance in that zone (a replacement launched before the old one is gone)
+    // takes no volume, and a zone without etcd members has none to take.
+    let other = instance_of(&world, &format!("control-plane-us-east-1a.{cluster}"));
+    let failures = [
+        ("us-east-1b", "is free for this instance"),
+        ("us-east-1d", "is in zone us-east-1d"),
+    ];
+    for (zone, expected) in failures {
+        let output = run_bootstrap(
+            &world,
+            &script,
+            &world.context.path().join("machines").join(zone),
+            "172.20.64.21",
+            &format!(" --instance-id='{other}' --zone='{zone}'"),
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{stderr}");
+        assert!(
+            stderr.contains(expected) && stderr.contains("etcd cluster `events`"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(etcd_volumes(&world), after);
 }
