@@ -503,13 +503,9 @@ mod tests {
         assert!(!is_whole(&terminating, &BTreeSet::new(), "2"));
     }
 
-    #[test]
-    fn the_control_plane_never_surges() {
-        let options = RollOptions {
-            max_surge: BTreeMap::from([("nodes".to_owned(), 3)]),
-            ..RollOptions::default()
-        };
-        let status = |role, name: &str| GroupStatus {
+    /// An empty group of one instance.
+    fn status(role: Role, name: &str) -> GroupStatus {
+        GroupStatus {
             instance_group: name.to_owned(),
             role,
             asg_name: String::new(),
@@ -518,6 +514,14 @@ mod tests {
             desired: 1,
             target_version: String::new(),
             instances: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_control_plane_never_surges() {
+        let options = RollOptions {
+            max_surge: BTreeMap::from([("nodes".to_owned(), 3)]),
+            ..RollOptions::default()
         };
         assert_eq!(options.surge_of(&status(Role::ControlPlane, "cp")), 0);
         assert_eq!(options.surge_of(&status(Role::Node, "nodes")), 3);
@@ -529,16 +533,6 @@ mod tests {
         let options = RollOptions {
             max_unavailable: BTreeMap::from([("wide".to_owned(), 3)]),
             ..RollOptions::default()
-        };
-        let status = |role, name: &str| GroupStatus {
-            instance_group: name.to_owned(),
-            role,
-            asg_name: String::new(),
-            min: 1,
-            max: 1,
-            desired: 1,
-            target_version: String::new(),
-            instances: Vec::new(),
         };
         assert_eq!(options.unavailable_of(&status(Role::Node, "nodes"), 0), 1);
         assert_eq!(options.unavailable_of(&status(Role::Node, "nodes"), 2), 0);
