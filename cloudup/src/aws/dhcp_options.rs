@@ -152,6 +152,8 @@ impl Reconcile for DhcpOptions {
                         ResourceType::DhcpOptions,
                         &desired_tags(self),
                     ))
+                    .customize()
+                    .config_override(super::single_attempt::single_attempt())
                     .send()
                     .await
                     .map_err(|error| aws_error("CreateDhcpOptions", error))?;

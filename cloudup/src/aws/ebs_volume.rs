@@ -140,6 +140,8 @@ impl Reconcile for EbsVolume {
                 ResourceType::Volume,
                 &volume_tags(self),
             ))
+            .customize()
+            .config_override(super::single_attempt::single_attempt())
             .send()
             .await
             .map_err(|error| aws_error("CreateVolume", error))?;

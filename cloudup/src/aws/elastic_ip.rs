@@ -74,6 +74,8 @@ impl Reconcile for ElasticIp {
                 ResourceType::ElasticIp,
                 &desired_tags(self),
             ))
+            .customize()
+            .config_override(super::single_attempt::single_attempt())
             .send()
             .await
             .map_err(|error| aws_error("AllocateAddress", error))?;

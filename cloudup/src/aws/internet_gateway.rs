@@ -111,6 +111,8 @@ impl Reconcile for InternetGateway {
                         ResourceType::InternetGateway,
                         &desired_tags(self),
                     ))
+                    .customize()
+                    .config_override(super::single_attempt::single_attempt())
                     .send()
                     .await
                     .map_err(|error| aws_error("CreateInternetGateway", error))?;
@@ -132,11 +134,9 @@ impl Reconcile for InternetGateway {
                     ),
                 });
             }
-            None => {
-                attach(cx, &id, vpc_id).await?;
-                remove_unattached_twins(self, cx, &id).await?;
-            }
+            None => attach(cx, &id, vpc_id).await?,
         }
+        remove_unattached_twins(self, cx, &id).await?;
         Ok(Output::id(id))
     }
 

@@ -26,6 +26,7 @@ mod route_table;
 mod route_table_association;
 mod security_group;
 mod security_group_rule;
+mod single_attempt;
 mod subnet;
 mod target_group;
 mod vpc;

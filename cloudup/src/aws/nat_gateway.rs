@@ -145,6 +145,8 @@ impl Reconcile for NatGateway {
                         ResourceType::Natgateway,
                         &desired_tags(self),
                     ))
+                    .customize()
+                    .config_override(super::single_attempt::single_attempt())
                     .send()
                     .await
                     .map_err(|error| aws_error("CreateNatGateway", error))?;

@@ -98,6 +98,8 @@ impl Reconcile for RouteTable {
                 ResourceType::RouteTable,
                 &desired_tags(self),
             ))
+            .customize()
+            .config_override(super::single_attempt::single_attempt())
             .send()
             .await
             .map_err(|error| aws_error("CreateRouteTable", error))?;

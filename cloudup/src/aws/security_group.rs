@@ -124,6 +124,8 @@ impl Reconcile for SecurityGroup {
                 ResourceType::SecurityGroup,
                 &desired_tags(self),
             ))
+            .customize()
+            .config_override(super::single_attempt::single_attempt())
             .send()
             .await;
         match created {

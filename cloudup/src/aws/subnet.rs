@@ -147,6 +147,8 @@ impl Reconcile for Subnet {
                 ResourceType::Subnet,
                 &desired_tags(self),
             ))
+            .customize()
+            .config_override(super::single_attempt::single_attempt())
             .send()
             .await
             .map_err(|error| aws_error("CreateSubnet", error))?;

@@ -174,6 +174,8 @@ impl Reconcile for Vpc {
                         ResourceType::Vpc,
                         &desired_tags(self),
                     ))
+                    .customize()
+                    .config_override(super::single_attempt::single_attempt())
                     .send()
                     .await
                     .map_err(|error| aws_error("CreateVpc", error))?;
