@@ -1,7 +1,7 @@
 """The moto server used by Berth's integration tests, with fixes for the rolling-update path.
 
 Same command line as `moto_server` (for example `-H 127.0.0.1 -p 0`). Before starting the
-server it patches three bugs of moto 5.2.5 (the version pinned by `scripts/install-test-deps`);
+server it patches four bugs of moto 5.2.5 (the version pinned by `scripts/install-test-deps`);
 each patch checks that the code it replaces is still there and fails loudly otherwise, so a
 moto upgrade cannot silently drop a fix:
 
@@ -10,6 +10,9 @@ moto upgrade cannot silently drop a fix:
 2. ASG launches use the launch template's default version instead of the group's version.
 3. Each ASG instance reports the template's current default version instead of the version it
    was launched from.
+4. CreateAutoScalingGroup with the name of an existing group replaces it (its instances keep
+   running, orphaned) where AWS answers `AlreadyExists`: a retried create made a second set
+   of instances.
 
 With `BERTH_MOTO_EXIT_ON_STDIN_EOF=1` the server exits when its standard input closes, so a
 test process that dies without cleaning up does not leave a server behind.
@@ -154,6 +157,28 @@ def _instance_launch_template(self):
 
 
 autoscaling_models.InstanceState.launch_template = property(_instance_launch_template)
+
+
+# --- 4. CreateAutoScalingGroup refuses an existing name, as AWS does ---------------------------
+
+from moto.autoscaling.exceptions import AutoscalingClientError  # noqa: E402
+
+_require(autoscaling_models.AutoScalingBackend, "create_auto_scaling_group")
+_original_create_group = autoscaling_models.AutoScalingBackend.create_auto_scaling_group
+
+
+class AlreadyExistsError(AutoscalingClientError):
+    code = "AlreadyExists"
+
+
+@functools.wraps(_original_create_group)
+def create_auto_scaling_group(self, name, *args, **kwargs):
+    if name in self.autoscaling_groups:
+        raise AlreadyExistsError(f"AutoScalingGroup by this name already exists - {name}")
+    return _original_create_group(self, name, *args, **kwargs)
+
+
+autoscaling_models.AutoScalingBackend.create_auto_scaling_group = create_auto_scaling_group
 
 
 # --- Lifetime tied to the parent -------------------------------------------------------------

@@ -5,9 +5,9 @@
 //! after the same lifecycle without faults (ids aside), and the delete leaves nothing behind.
 //!
 //! Why re-runs are allowed: a dropped connection loses the answer to a call that took effect.
-//! Throttling and 5xx alone converge in one run (`update_cluster::faults`); a dropped create
-//! that the SDK retries can meet its own resource: security groups are adopted then
-//! (`InvalidGroup.Duplicate`), other kinds fail the task and the next run finds them by tags.
+//! Throttling and 5xx alone converge in one run (`update_cluster::faults`). EC2 creates without
+//! an idempotency token skip the SDK's retries, so a dropped answer fails the attempt and the
+//! engine's retry finds the resource by its tags instead of making a twin.
 
 use berth_test_support::fault_proxy::FaultConfig;
 
