@@ -74,7 +74,7 @@ pub(crate) enum KubeAccessError {
     Client {
         cluster: String,
         #[source]
-        source: kube::Error,
+        source: berth_cloudup::kubernetes::KubeError,
     },
 }
 
@@ -144,18 +144,14 @@ pub(crate) async fn client(
     server: &str,
     kubeconfig: Kubeconfig,
 ) -> Result<kube::Client, KubeAccessError> {
-    let mut config =
-        kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-            .await
-            .map_err(|source| KubeAccessError::Config {
-                cluster: cluster.to_owned(),
-                server: server.to_owned(),
-                source,
-            })?;
-    // kube retries 429 answers on its own for minutes; a PodDisruptionBudget refusing an
-    // eviction is a 429 that the drain must see at once to report and pace it.
-    config.default_retry = false;
-    kube::Client::try_from(config).map_err(|source| KubeAccessError::Client {
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .map_err(|source| KubeAccessError::Config {
+            cluster: cluster.to_owned(),
+            server: server.to_owned(),
+            source,
+        })?;
+    berth_cloudup::kubernetes::client(config).map_err(|source| KubeAccessError::Client {
         cluster: cluster.to_owned(),
         source,
     })

@@ -119,11 +119,7 @@ fn group_row(group: &GroupStatus) -> GroupRow {
         role: group.role.to_string(),
         min: group.min,
         max: group.max,
-        in_service: group
-            .instances
-            .iter()
-            .filter(|instance| instance.lifecycle_state == "InService")
-            .count(),
+        in_service: group.in_service().count(),
     }
 }
 

@@ -49,12 +49,9 @@ impl Reconcile for InternetGateway {
         &self,
         observed: &'o [ObservedInternetGateway],
     ) -> Option<&'o ObservedInternetGateway> {
-        // A create whose answer was lost and that the SDK retried leaves a second, unattached
-        // gateway of the same name: the attached one is the cluster's (delete removes both).
         observed
             .iter()
-            .filter(|gateway| gateway.name.as_deref() == Some(self.name.as_str()))
-            .min_by_key(|gateway| gateway.vpc_id.is_none())
+            .find(|gateway| gateway.name.as_deref() == Some(self.name.as_str()))
     }
 
     fn output(observed: &ObservedInternetGateway) -> Output {
@@ -136,7 +133,6 @@ impl Reconcile for InternetGateway {
             }
             None => attach(cx, &id, vpc_id).await?,
         }
-        remove_unattached_twins(self, cx, &id).await?;
         Ok(Output::id(id))
     }
 
@@ -187,48 +183,7 @@ async fn lookup(
         .send()
         .await
         .map_err(|error| aws_error("DescribeInternetGateways", error))?;
-    found
-        .internet_gateways()
-        .iter()
-        .min_by_key(|gateway| gateway.attachments().is_empty())
-        .map(observe)
-        .transpose()
-}
-
-/// Deletes the cluster's unattached gateways of this name other than `kept`: a create whose
-/// answer was lost and that the SDK retried made one (CreateInternetGateway takes no client
-/// token). They carry the cluster's tags and name, so they are the cluster's own.
-async fn remove_unattached_twins(
-    gateway: &InternetGateway,
-    cx: &ApplyCx<'_>,
-    kept: &str,
-) -> Result<(), TaskError> {
-    let found = cx
-        .clients
-        .ec2
-        .describe_internet_gateways()
-        .set_filters(Some(tags::ec2_owned_name_filters(
-            cx.cluster,
-            &gateway.name,
-        )))
-        .send()
-        .await
-        .map_err(|error| aws_error("DescribeInternetGateways", error))?;
-    for twin in found.internet_gateways() {
-        let Some(id) = twin.internet_gateway_id() else {
-            continue;
-        };
-        if id != kept && twin.attachments().is_empty() {
-            cx.clients
-                .ec2
-                .delete_internet_gateway()
-                .internet_gateway_id(id)
-                .send()
-                .await
-                .map_err(|error| aws_error("DeleteInternetGateway", error))?;
-        }
-    }
-    Ok(())
+    found.internet_gateways().first().map(observe).transpose()
 }
 
 fn observe(

@@ -6,7 +6,7 @@
 //! Discovery: one DescribeSecurityGroups by the cluster tag.
 
 use async_trait::async_trait;
-use aws_sdk_ec2::{error::ProvideErrorMetadata as _, types::ResourceType};
+use aws_sdk_ec2::types::ResourceType;
 use berth_model::aws::{SecurityGroup, Tags};
 
 use super::{aws_error, missing, tags};
@@ -127,24 +127,12 @@ impl Reconcile for SecurityGroup {
             .customize()
             .config_override(super::single_attempt::single_attempt())
             .send()
-            .await;
-        match created {
-            Ok(created) => {
-                let id = created
-                    .group_id()
-                    .ok_or_else(|| missing("CreateSecurityGroup", "GroupId"))?;
-                Ok(Output::id(id))
-            }
-            // The SDK retried a call whose connection dropped after AWS had created the group:
-            // the group carrying this cluster's tags and name is the one this call made.
-            Err(error) if error.code() == Some("InvalidGroup.Duplicate") => {
-                match lookup(self, cx).await? {
-                    Some(existing) => Ok(Self::output(&existing)),
-                    None => Err(aws_error("CreateSecurityGroup", error)),
-                }
-            }
-            Err(error) => Err(aws_error("CreateSecurityGroup", error)),
-        }
+            .await
+            .map_err(|error| aws_error("CreateSecurityGroup", error))?;
+        let id = created
+            .group_id()
+            .ok_or_else(|| missing("CreateSecurityGroup", "GroupId"))?;
+        Ok(Output::id(id))
     }
 
     async fn update(

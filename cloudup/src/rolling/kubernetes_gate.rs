@@ -117,9 +117,7 @@ pub fn expected_groups(groups: &[GroupStatus]) -> Vec<ExpectedGroup> {
             instance_group: group.instance_group.clone(),
             role: group.role,
             instance_ids: group
-                .instances
-                .iter()
-                .filter(|instance| instance.lifecycle_state == "InService")
+                .in_service()
                 .map(|instance| instance.id.clone())
                 .collect(),
             min_size: usize::try_from(group.min).unwrap_or(0),

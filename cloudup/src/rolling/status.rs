@@ -94,6 +94,13 @@ impl GroupStatus {
         self.instances.iter().filter(|i| i.needs_update).count()
     }
 
+    /// The instances Auto Scaling has in service (not pending, not leaving).
+    pub fn in_service(&self) -> impl Iterator<Item = &InstanceStatus> {
+        self.instances
+            .iter()
+            .filter(|instance| instance.lifecycle_state == "InService")
+    }
+
     /// Whether any instance should be replaced.
     #[must_use]
     pub fn needs_update(&self) -> bool {
