@@ -7,7 +7,7 @@ use std::{
 };
 
 use berth_model::{
-    CloudFacts, CreateClusterOptions, DnsType, build_cluster,
+    CloudFacts, Cluster, CreateClusterOptions, DnsType, InstanceGroup, build_cluster,
     builders::{BuildContext, BuildFacts, HostedZoneFact, nodeup::nodeup_config},
     complete,
     nodeup_config::{Asset, NodeupConfig},
@@ -39,11 +39,20 @@ pub(crate) fn configs_at(config_base: &str, version: &str) -> BTreeMap<String, N
         ..CreateClusterOptions::default()
     };
     let (cluster, groups) = build_cluster(&options).unwrap();
+    configs_of(&cluster, &groups)
+}
+
+/// Every group's nodeup config for a cluster spec, as `update cluster` builds them in
+/// us-east-1 with the public zone `example.com`, by group name.
+pub(crate) fn configs_of(
+    cluster: &Cluster,
+    groups: &[InstanceGroup],
+) -> BTreeMap<String, NodeupConfig> {
     let cloud = CloudFacts {
         region: "us-east-1".to_owned(),
         ..CloudFacts::default()
     };
-    let completed = complete(&cluster, &groups, &cloud).unwrap();
+    let completed = complete(cluster, groups, &cloud).unwrap();
     let facts = BuildFacts {
         region: "us-east-1".to_owned(),
         hosted_zone: Some(HostedZoneFact {

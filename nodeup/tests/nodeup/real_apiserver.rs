@@ -18,10 +18,8 @@ use std::{
 };
 
 use berth_model::{
-    CloudFacts, CreateClusterOptions, DnsType, Document, InstanceGroup, KubernetesVersion,
-    build_cluster,
-    builders::{BuildContext, BuildFacts, HostedZoneFact, nodeup::nodeup_config},
-    cluster_to_yaml, complete, instance_group_to_yaml, parse_documents,
+    CreateClusterOptions, DnsType, Document, InstanceGroup, KubernetesVersion, build_cluster,
+    cluster_to_yaml, instance_group_to_yaml, parse_documents,
 };
 use berth_nodeup::{
     pki::KUBERNETES_CA,
@@ -40,7 +38,7 @@ use k8s_openapi::api::{
 use kube::api::{Api, PostParams};
 use serde_json::{Value, json};
 
-use crate::fixtures::{self, BOOTSTRAP_TOKEN, CLUSTER, CONTROL_PLANE_GROUP};
+use crate::fixtures::{self, CLUSTER, CONTROL_PLANE_GROUP};
 
 /// The host directories whose paths a rendered command line may name; the test moves them
 /// under nodeup's root.
@@ -180,31 +178,9 @@ async fn write_nodeup_config(
             other => panic!("not an InstanceGroup: {other:?}"),
         }
     }
-    let cloud = CloudFacts {
-        region: "us-east-1".to_owned(),
-        ..CloudFacts::default()
-    };
-    let completed = complete(&cluster, &groups, &cloud).unwrap();
-    let facts = BuildFacts {
-        region: "us-east-1".to_owned(),
-        hosted_zone: Some(HostedZoneFact {
-            name: "example.com".to_owned(),
-            private: false,
-        }),
-        ..BuildFacts::default()
-    };
-    let context = BuildContext {
-        cluster: &completed,
-        facts: &facts,
-    };
-    let group = completed
-        .instance_groups
-        .iter()
-        .find(|group| group.metadata.name == CONTROL_PLANE_GROUP)
-        .unwrap();
-    let mut config = nodeup_config(&context, group).unwrap();
-    // What the secrets stage fills in.
-    config.bootstrap_token = Some(BOOTSTRAP_TOKEN.to_owned());
+    let mut config = fixtures::configs_of(&cluster, &groups)
+        .remove(CONTROL_PLANE_GROUP)
+        .expect("the control-plane group's config");
     let assets = dir.join("assets");
     fs_err::create_dir_all(&assets).unwrap();
     let kubelet = assets.join("kubelet");
