@@ -110,6 +110,27 @@ pub struct ControlPlaneConfig {
     pub etcd_version: String,
 }
 
+/// The API's DNS records a control-plane node keeps when the cluster uses DNS but has no
+/// API load balancer (kops's dns-controller): A records listing the addresses of the
+/// cluster's running control-plane instances.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApiDnsConfig {
+    /// The Route 53 hosted zone's name the records go into, e.g. `example.com`.
+    pub zone: String,
+    /// Whether that hosted zone is private (tells it apart from a public zone of the same
+    /// name).
+    pub private_zone: bool,
+    /// The API's public name (`spec.masterPublicName`, by default `api.<cluster>`).
+    pub public_name: String,
+    /// The API's internal name (`spec.masterInternalName`, by default
+    /// `api.internal.<cluster>`); always lists the instances' private addresses.
+    pub internal_name: String,
+    /// Whether the control-plane instances get public IPv4 addresses: when true the public
+    /// name lists those, otherwise it lists the private addresses too.
+    pub public_addresses: bool,
+}
+
 /// The configuration of one instance group's instances.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -156,6 +177,10 @@ pub struct NodeupConfig {
     /// that owns the cluster's secrets, like [`NodeupConfig::ca_certificates`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bootstrap_token: Option<String>,
+    /// On control-plane groups of a cluster that uses DNS without an API load balancer: the
+    /// API records the node keeps pointing at the control-plane instances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_dns: Option<ApiDnsConfig>,
 }
 
 /// The name of the cluster's bootstrap token among its secrets (`<cluster>/secrets/<name>`).
@@ -216,7 +241,27 @@ pub enum NodeupConfigError {
     },
 }
 
+/// Where the launch template's bootstrap script installs nodeup on an instance.
+pub const NODEUP_INSTALL_DIR: &str = "/opt/berth/bin";
+
+/// The store key of a group's nodeup config, relative to the cluster's directory.
+#[must_use]
+pub fn nodeup_config_key(role: &str, instance_group: &str) -> String {
+    format!("igconfig/{role}/{instance_group}/nodeupconfig.yaml")
+}
+
 impl NodeupConfig {
+    /// Where this config is in the state store (what the launch template's bootstrap script
+    /// passes nodeup as `--conf`): `<configBase>/igconfig/<role>/<group>/nodeupconfig.yaml`.
+    #[must_use]
+    pub fn location(&self) -> String {
+        format!(
+            "{}/{}",
+            self.config_base.trim_end_matches('/'),
+            nodeup_config_key(self.role.as_str(), &self.instance_group)
+        )
+    }
+
     /// The document as YAML.
     ///
     /// # Errors
@@ -283,6 +328,7 @@ mod tests {
             config_base: "s3://state/dev.example.com".to_owned(),
             control_plane: None,
             bootstrap_token: Some("abcdef.0123456789abcdef".to_owned()),
+            api_dns: None,
         }
     }
 
@@ -290,6 +336,23 @@ mod tests {
     fn round_trips_through_yaml() {
         let config = config();
         let text = config.to_yaml().unwrap();
+        assert_eq!(NodeupConfig::from_yaml(&text).unwrap(), config);
+    }
+
+    #[test]
+    fn round_trips_the_api_dns_records() {
+        let mut config = config();
+        config.role = NodeRole::ControlPlane;
+        config.api_dns = Some(ApiDnsConfig {
+            zone: "example.com".to_owned(),
+            private_zone: false,
+            public_name: "api.dev.example.com".to_owned(),
+            internal_name: "api.internal.dev.example.com".to_owned(),
+            public_addresses: true,
+        });
+        let text = config.to_yaml().unwrap();
+        assert!(text.contains("apiDns:"), "{text}");
+        assert!(text.contains("privateZone: false"), "{text}");
         assert_eq!(NodeupConfig::from_yaml(&text).unwrap(), config);
     }
 

@@ -12,7 +12,9 @@ use flate2::read::GzDecoder;
 use crate::{
     assets::AssetFiles,
     atomic::{self, WriteError},
+    block_device,
     host::{Host, ServiceError},
+    hosts_file,
     plan::{Contents, NodeTask, Phase, ServiceActionKind, kernel, paths},
 };
 
@@ -51,6 +53,24 @@ pub enum ApplyError {
         #[source]
         source: std::io::Error,
     },
+    /// A volume's filesystem could not be checked or made.
+    #[error("failed to prepare the filesystem on {}", device.display())]
+    Filesystem {
+        /// The device (node path).
+        device: PathBuf,
+        /// Why.
+        #[source]
+        source: block_device::BlockDeviceError,
+    },
+    /// A file nodeup edits could not be read.
+    #[error("failed to read `{}`", path.display())]
+    Read {
+        /// The file (node path).
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
     /// `daemon-reload` failed.
     #[error("failed to reload the service manager")]
     DaemonReload(#[source] ServiceError),
@@ -81,7 +101,7 @@ pub async fn apply(
     let mut units_changed = false;
     let mut reloaded = false;
     for task in tasks {
-        if task.phase() == Phase::Services && units_changed && !reloaded {
+        if task.phase() >= Phase::Mounts && units_changed && !reloaded {
             host.service_manager()
                 .daemon_reload()
                 .await
@@ -91,9 +111,35 @@ pub async fn apply(
         }
         let changed = match task {
             NodeTask::EtcdVolume { .. } => {
-                tracing::warn!(task = %task, "mounting etcd volumes is not implemented; skipped");
+                tracing::warn!(task = %task, "the etcd volume was not looked up; skipped");
                 report.skipped.push(task.to_string());
                 continue;
+            }
+            NodeTask::Filesystem { device, label } => {
+                block_device::ensure_filesystem(&host.resolve(device), label).map_err(|source| {
+                    ApplyError::Filesystem {
+                        device: device.clone(),
+                        source,
+                    }
+                })?
+            }
+            NodeTask::HostsBlock { path, entries } => {
+                let resolved = host.resolve(path);
+                let existing = match fs_err::read_to_string(&resolved) {
+                    Ok(text) => text,
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
+                    Err(source) => {
+                        return Err(ApplyError::Read {
+                            path: path.clone(),
+                            source,
+                        });
+                    }
+                };
+                atomic::ensure_file(
+                    &resolved,
+                    hosts_file::with_block(&existing, entries).as_bytes(),
+                    0o644,
+                )?
             }
             NodeTask::ServiceAction {
                 unit,

@@ -103,6 +103,9 @@ pub enum Error {
     /// The etcd volumes could not be found or attached.
     #[error(transparent)]
     EtcdVolume(#[from] Box<crate::etcd_volumes::EtcdVolumeError>),
+    /// An attached etcd volume's device did not appear.
+    #[error(transparent)]
+    BlockDevice(#[from] crate::block_device::BlockDeviceError),
     /// No plan could be made.
     #[error("failed to plan the node")]
     Plan(#[from] PlanError),
@@ -115,6 +118,17 @@ pub enum Error {
     /// The status file could not be written.
     #[error("failed to write the status file")]
     Status(#[from] WriteError),
+    /// `--sync` on a node that is not part of the control plane.
+    #[error(
+        "--sync refreshes a control-plane node's etcd peers, API DNS records and addons; this is a {role} node"
+    )]
+    SyncRole {
+        /// The node's role.
+        role: &'static str,
+    },
+    /// The API's DNS records could not be published (the node itself is configured).
+    #[error("failed to publish the API's DNS records")]
+    ApiDns(#[source] Box<crate::api_dns::ApiDnsError>),
     /// The addons could not be applied (the node itself is configured).
     #[error("failed to apply the cluster's addons")]
     Addons(#[source] Box<AddonsError>),

@@ -8,9 +8,10 @@
 use std::{
     collections::BTreeMap,
     net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket},
+    path::PathBuf,
 };
 
-use crate::pki::NodePki;
+use crate::{etcd_volumes::EtcdPeer, pki::NodePki};
 
 /// The kernel's hostname.
 const HOSTNAME_FILE: &str = "/proc/sys/kernel/hostname";
@@ -36,8 +37,14 @@ pub struct HostFacts {
     /// Certificates and keys prepared for it.
     pub pki: NodePki,
     /// This node's member of each etcd cluster, as named by the etcd volume it took
-    /// ([`crate::etcd_volumes`]); empty when every etcd cluster has a single member.
+    /// ([`crate::etcd_volumes`]); empty when no volume was looked up.
     pub etcd_members: BTreeMap<String, String>,
+    /// The device (a node path) of each etcd cluster's volume on this machine
+    /// ([`crate::block_device`]); empty when no volume was looked up.
+    pub etcd_devices: BTreeMap<String, PathBuf>,
+    /// The other control-plane nodes' etcd members and addresses, as their volumes'
+    /// attachments tell ([`crate::etcd_volumes::EtcdPeer`]).
+    pub etcd_peers: Vec<EtcdPeer>,
 }
 
 /// Why the machine's identity could not be found.

@@ -47,6 +47,10 @@ struct Args {
     /// also makes the step run under `--root`).
     #[arg(long, env = "NODEUP_API_SERVER", hide = true)]
     api_server: Option<String>,
+    /// Only refresh what changes while a control-plane node runs (etcd peers in /etc/hosts,
+    /// the API's DNS records, the addons); run every minute by `nodeup-sync.timer`.
+    #[arg(long, conflicts_with = "dry_run")]
+    sync: bool,
     /// The service manager (`recording` is for tests).
     #[arg(long, value_enum, default_value_t = ServiceManagerArg::Systemd, hide = true)]
     service_manager: ServiceManagerArg,
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
         },
         skip_addons: args.skip_addons,
         api_server: args.api_server,
+        sync: args.sync,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -116,7 +121,14 @@ fn main() -> ExitCode {
             println!("{} tasks planned (dry run: nothing changed)", tasks.len());
             ExitCode::SUCCESS
         }
-        Ok(Outcome::Applied { status, addons }) => {
+        Ok(Outcome::Applied {
+            status,
+            api_dns,
+            addons,
+        }) => {
+            if let Some(outcome) = &api_dns {
+                eprintln!("api dns: {outcome}");
+            }
             for skipped in &status.report.skipped {
                 eprintln!("warning: skipped (not implemented): {skipped}");
             }
@@ -131,6 +143,26 @@ fn main() -> ExitCode {
                 "nodeup: {} changes ({} tasks) for {}/{}",
                 status.changes, status.tasks, status.cluster_name, status.instance_group
             );
+            ExitCode::SUCCESS
+        }
+        Ok(Outcome::Synced(outcome)) => {
+            if let Some(reason) = &outcome.hosts_skipped {
+                eprintln!("warning: etcd peers not refreshed: {reason}");
+            }
+            if let Some(api_dns) = &outcome.api_dns {
+                eprintln!("api dns: {api_dns}");
+            }
+            match outcome.addons.as_deref() {
+                Some(addons @ AddonsOutcome::LeaseHeld { .. }) => {
+                    eprintln!("warning: addons: {addons}");
+                }
+                Some(addons) => eprintln!("addons: {addons}"),
+                None => {}
+            }
+            for change in &outcome.changed {
+                eprintln!("changed: {change}");
+            }
+            println!("nodeup sync: {} changes", outcome.changed.len());
             ExitCode::SUCCESS
         }
         Err(error) => {

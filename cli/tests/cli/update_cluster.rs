@@ -10,6 +10,7 @@ mod changes;
 mod dns;
 mod faults;
 mod node_bootstrap;
+mod node_etcd;
 mod reference;
 mod terraform;
 pub(crate) mod world;

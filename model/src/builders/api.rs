@@ -4,7 +4,8 @@
 //!
 //! The load balancer serves from one subnet per zone: Utility subnets in a private topology,
 //! Public subnets otherwise. With DNS but no load balancer the records point at the
-//! control-plane instances and are kept by the control plane itself, so none are built here.
+//! control-plane instances and are kept by the control plane itself (its nodeup configs carry
+//! [`crate::nodeup_config::ApiDnsConfig`]), so none are built here.
 
 use super::{
     BuildContext, BuildError, names,

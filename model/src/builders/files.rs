@@ -12,10 +12,7 @@ use crate::{
     cluster_to_yaml,
 };
 
-/// The store key of a group's nodeup config, relative to the cluster's directory.
-pub(crate) fn nodeup_config_key(role: &str, instance_group: &str) -> String {
-    format!("igconfig/{role}/{instance_group}/nodeupconfig.yaml")
-}
+pub(crate) use crate::nodeup_config::nodeup_config_key;
 
 /// Adds the files; returns each instance group's nodeup config hash (hex SHA-256).
 ///

@@ -242,7 +242,11 @@ fn control_plane(context: &BuildContext) -> Vec<Statement> {
             vec![format!("arn:{}:route53:::change/*", context.partition())],
         ));
         statements.push(Statement::allow(
-            &["route53:ListHostedZones", "route53:ListTagsForResource"],
+            &[
+                "route53:ListHostedZones",
+                "route53:ListHostedZonesByName",
+                "route53:ListTagsForResource",
+            ],
             any(),
         ));
     }

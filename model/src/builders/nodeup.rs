@@ -5,7 +5,8 @@
 //! range, as kops computes it), the API server's name, and for the control plane the members
 //! of each etcd cluster. Assets (hash-pinned), the cluster CA's certificate and the
 //! bootstrap token come from [`crate::builders::NodeBootstrap`], which cloudup gathers; Kubernetes nodes get
-//! them, bastions none.
+//! them, bastions none. A cluster that uses DNS without an API load balancer gets
+//! [`ApiDnsConfig`] on its control-plane groups: those nodes keep the API's records.
 
 use std::{collections::BTreeMap, net::Ipv4Addr};
 
@@ -16,8 +17,8 @@ use crate::{
     DnsType, InstanceGroup,
     complete::DEFAULT_CLUSTER_DNS_DOMAIN,
     nodeup_config::{
-        API_SERVER_FROM_LOAD_BALANCER, ControlPlaneConfig, DEFAULT_ETCD_VERSION, KubeletConfig,
-        NODEUP_CONFIG_API_VERSION, NODEUP_CONFIG_KIND, NodeRole, NodeupConfig,
+        API_SERVER_FROM_LOAD_BALANCER, ApiDnsConfig, ControlPlaneConfig, DEFAULT_ETCD_VERSION,
+        KubeletConfig, NODEUP_CONFIG_API_VERSION, NODEUP_CONFIG_KIND, NodeRole, NodeupConfig,
     },
 };
 
@@ -130,6 +131,40 @@ pub fn nodeup_config(
         bootstrap_token: kubernetes_node
             .then(|| bootstrap.bootstrap_token.clone())
             .flatten(),
+        api_dns: if node_role == NodeRole::ControlPlane {
+            api_dns(context)
+        } else {
+            None
+        },
+    })
+}
+
+/// The API records the control plane keeps: only when the cluster uses DNS, the hosted zone
+/// is known, and no load balancer (whose alias records cloudup creates) fronts the API.
+fn api_dns(context: &BuildContext) -> Option<ApiDnsConfig> {
+    if context.dns_type() == DnsType::None || context.load_balancer().is_some() {
+        return None;
+    }
+    let zone = context.facts.hosted_zone.as_ref()?;
+    let spec = context.spec();
+    Some(ApiDnsConfig {
+        zone: zone.name.clone(),
+        private_zone: zone.private,
+        public_name: spec
+            .master_public_name
+            .clone()
+            .unwrap_or_else(|| context.qualified("api")),
+        internal_name: spec
+            .master_internal_name
+            .clone()
+            .unwrap_or_else(|| context.qualified("api.internal")),
+        // Every control-plane node writes the same records, so they all decide alike: the
+        // public name lists public addresses only when every control-plane group gets them
+        // (the compute builder's `associatePublicIp`, true in a public topology).
+        public_addresses: context
+            .groups()
+            .filter(|group| role(group) == NodeRole::ControlPlane)
+            .all(|group| group.spec.associate_public_ip.unwrap_or(false)),
     })
 }
 

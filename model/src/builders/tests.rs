@@ -7,6 +7,7 @@ use super::{BuildContext, BuildError, BuildFacts, build, critical_path_weight, f
 use crate::{
     CompletedCluster,
     aws::{AnyResource, Graph, NodeKey, ResourceKind, RuleDirection, RuleSource, Tags},
+    nodeup_config::{ApiDnsConfig, NodeRole},
 };
 
 fn build_graph(cluster: &CompletedCluster, facts: &BuildFacts) -> Graph {
@@ -264,6 +265,127 @@ fn dns_with_a_load_balancer_gets_alias_records_and_without_one_none() {
         "{}",
         file.contents
     );
+}
+
+/// Each group's `apiDns` in the nodeup configs of the cluster `options` describes.
+fn api_dns_by_group(
+    options: &crate::CreateClusterOptions,
+    facts: &BuildFacts,
+) -> BTreeMap<String, (NodeRole, Option<ApiDnsConfig>)> {
+    let cluster = fixtures::completed(options);
+    let context = BuildContext {
+        cluster: &cluster,
+        facts,
+    };
+    cluster
+        .instance_groups
+        .iter()
+        .map(|group| {
+            let config = super::nodeup::nodeup_config(&context, group).unwrap();
+            (group.metadata.name.clone(), (config.role, config.api_dns))
+        })
+        .collect()
+}
+
+#[test]
+fn dns_without_a_load_balancer_has_the_control_plane_keep_the_api_records() {
+    let private_cluster = api_dns_by_group(
+        &fixtures::private_options(true, false),
+        &fixtures::facts(true),
+    );
+    let expected = ApiDnsConfig {
+        zone: "example.com".to_owned(),
+        private_zone: false,
+        public_name: "api.prod.example.com".to_owned(),
+        internal_name: "api.internal.prod.example.com".to_owned(),
+        // A private topology: control-plane instances have no public address.
+        public_addresses: false,
+    };
+    let mut control_planes = 0;
+    for (group, (role, api_dns)) in &private_cluster {
+        if *role == NodeRole::ControlPlane {
+            control_planes += 1;
+            assert_eq!(api_dns.as_ref(), Some(&expected), "{group}");
+        } else {
+            assert_eq!(api_dns, &None, "{group}");
+        }
+    }
+    assert_eq!(control_planes, 3);
+    assert!(
+        private_cluster
+            .values()
+            .any(|(role, _)| *role == NodeRole::Bastion)
+    );
+    // The control plane's role may find the zone, read and change its records, and list
+    // the instances.
+    let graph = private(true, false);
+    let AnyResource::IamRolePolicy(policy) = node(
+        &graph,
+        ResourceKind::IamRolePolicy,
+        "masters.prod.example.com",
+    ) else {
+        unreachable!()
+    };
+    for action in [
+        "route53:ListHostedZonesByName",
+        "route53:ListResourceRecordSets",
+        "route53:ChangeResourceRecordSets",
+        "ec2:DescribeInstances",
+    ] {
+        assert!(
+            policy.policy_document.contains(&format!("\"{action}\"")),
+            "{action}"
+        );
+    }
+
+    let mut public_options = fixtures::public_options();
+    public_options.dns_zone = Some("example.com".to_owned());
+    public_options.dns = crate::DnsType::Public;
+    let public = api_dns_by_group(&public_options, &fixtures::facts(true));
+    let (_, control_plane) = &public["control-plane-us-east-1a"];
+    let control_plane = control_plane.as_ref().unwrap();
+    assert_eq!(control_plane.public_name, "api.dev.example.com");
+    assert_eq!(control_plane.internal_name, "api.internal.dev.example.com");
+    assert!(control_plane.public_addresses, "a public topology");
+    assert_eq!(public["nodes-us-east-1a"].1, None);
+
+    // A private hosted zone is carried over.
+    let mut facts = fixtures::facts(true);
+    if let Some(zone) = facts.hosted_zone.as_mut() {
+        zone.private = true;
+    }
+    let private_zone = api_dns_by_group(&fixtures::private_options(true, false), &facts);
+    assert!(
+        private_zone
+            .values()
+            .filter_map(|(_, api_dns)| api_dns.as_ref())
+            .all(|api_dns| api_dns.private_zone)
+    );
+}
+
+#[test]
+fn a_load_balancer_or_no_dns_or_no_known_zone_means_no_api_records_on_nodes() {
+    for (label, options, facts) in [
+        (
+            "load balancer",
+            fixtures::private_options(true, true),
+            fixtures::facts(true),
+        ),
+        (
+            "no dns",
+            fixtures::private_options(false, false),
+            fixtures::facts(false),
+        ),
+        (
+            "zone unknown",
+            fixtures::private_options(true, false),
+            fixtures::facts(false),
+        ),
+    ] {
+        for (group, (_, api_dns)) in api_dns_by_group(&options, &facts) {
+            assert_eq!(api_dns, None, "{label}: {group}");
+        }
+    }
 }
 
 fn overlaps(from: i32, to: i32, low: i32, high: i32) -> bool {

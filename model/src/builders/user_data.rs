@@ -12,7 +12,7 @@
 use super::NodeupAsset;
 
 /// Where nodeup is installed on the instance.
-const INSTALL_DIR: &str = "/opt/berth/bin";
+const INSTALL_DIR: &str = crate::nodeup_config::NODEUP_INSTALL_DIR;
 /// curl's own retries per mirror and attempt.
 const CURL_RETRIES: u32 = 3;
 /// Seconds to wait for a connection (a dead mirror should not hold the loop for long).

@@ -4,20 +4,30 @@
 //!
 //! Ports follow kops (the nodes' security group leaves exactly these closed): `main`
 //! serves clients on 4001 and peers on 2380, `events` on 4002 and 2381. Data lives on the
-//! cluster's EBS volume, found by its `k8s.io/etcd/<cluster>` tag and mounted at
-//! `/mnt/etcd-<cluster>`; nodeup attaches it and learns this node's member from its tag
-//! ([`crate::etcd_volumes`]), but formatting and mounting are planned, not applied yet.
+//! cluster's EBS volume, found by its `k8s.io/etcd/<cluster>` tag ([`crate::etcd_volumes`],
+//! which also names this node's member), formatted when blank and mounted at
+//! `/mnt/etcd-<cluster>` by a systemd mount unit that the kubelet requires, so no etcd pod
+//! starts on the root disk.
+//!
+//! Members know each other by DNS name (`etcd-<member>.internal.<cluster>`, see
+//! [`member_dns_name`]), resolved through nodeup's block of `/etc/hosts` (this node's
+//! members and every live peer's), so a member replaced on a new machine keeps its peer URL
+//! and its data.
 
-use std::{collections::BTreeMap, path::PathBuf};
+use std::{collections::BTreeMap, net::IpAddr, path::PathBuf};
 
 use berth_model::nodeup_config::{NodeupConfig, render_yaml};
 
 use super::{
-    NodeTask, PlanError, paths,
+    NodeTask, PlanError, ServiceActionKind, paths,
     pod::{HostMount, StaticPod, command},
     rendered,
+    systemd::{Section, UnitFile},
 };
-use crate::{facts::HostFacts, pki};
+use crate::{block_device, etcd_volumes::EtcdPeer, facts::HostFacts, hosts_file::HostEntry, pki};
+
+/// The hosts file nodeup keeps the etcd members' names in.
+pub const HOSTS_FILE: &str = "/etc/hosts";
 
 /// A cluster's client and peer ports.
 ///
@@ -97,7 +107,8 @@ pub fn local_client_url(cluster: &str) -> Result<String, PlanError> {
     Ok(format!("https://127.0.0.1:{client}"))
 }
 
-/// Adds each etcd cluster's volume, CA certificates and static pod.
+/// Adds each etcd cluster's volume, CA certificates and static pod, and the members' names
+/// to the hosts file.
 pub(crate) fn tasks(
     config: &NodeupConfig,
     facts: &HostFacts,
@@ -109,12 +120,18 @@ pub(crate) fn tasks(
         let (client_port, peer_port) = ports(cluster)?;
         let member = member(config, &facts.etcd_members, cluster)?;
         let mount_point = format!("/mnt/etcd-{cluster}");
-        tasks.push(NodeTask::EtcdVolume {
-            cluster: cluster.clone(),
-            tag: format!("k8s.io/etcd/{cluster}"),
-            mount_point: PathBuf::from(&mount_point),
-        });
-        tasks.push(NodeTask::directory(&mount_point, 0o700));
+        volume_tasks(cluster, &mount_point, facts, tasks);
+        let peer_url = |member: &str| {
+            format!(
+                "https://{}:{peer_port}",
+                member_dns_name(config, cluster, member)
+            )
+        };
+        let initial_cluster = config.etcd_members[cluster]
+            .iter()
+            .map(|member| format!("etcd-{cluster}-{member}={}", peer_url(member)))
+            .collect::<Vec<_>>()
+            .join(",");
         let dir = pki_dir(cluster);
         tasks.push(NodeTask::directory(&dir, 0o755));
         tasks.push(NodeTask::file(
@@ -143,14 +160,8 @@ pub(crate) fn tasks(
                 format!("https://{ip}:{client_port}"),
             ),
             ("listen-peer-urls", format!("https://0.0.0.0:{peer_port}")),
-            (
-                "initial-advertise-peer-urls",
-                format!("https://{ip}:{peer_port}"),
-            ),
-            (
-                "initial-cluster",
-                format!("etcd-{cluster}-{member}=https://{ip}:{peer_port}"),
-            ),
+            ("initial-advertise-peer-urls", peer_url(member)),
+            ("initial-cluster", initial_cluster),
             ("initial-cluster-state", "new".to_owned()),
             ("initial-cluster-token", format!("etcd-cluster-{cluster}")),
             ("client-cert-auth", "true".to_owned()),
@@ -178,5 +189,98 @@ pub(crate) fn tasks(
         let text = rendered(&path, render_yaml(&pod))?;
         tasks.push(NodeTask::file(&path, text, 0o600));
     }
+    tasks.push(hosts_block(
+        config,
+        ip,
+        &facts.etcd_members,
+        &facts.etcd_peers,
+    )?);
     Ok(())
+}
+
+/// nodeup's block of the hosts file: this node's members of each etcd cluster at
+/// `address`, and every other live member at its instance's address.
+///
+/// # Errors
+/// [`PlanError`] when this node's member cannot be told ([`member`]).
+pub fn hosts_block(
+    config: &NodeupConfig,
+    address: IpAddr,
+    known: &BTreeMap<String, String>,
+    peers: &[EtcdPeer],
+) -> Result<NodeTask, PlanError> {
+    let mut hosts: BTreeMap<IpAddr, Vec<String>> = BTreeMap::new();
+    for cluster in config.etcd_members.keys() {
+        let member = member(config, known, cluster)?;
+        hosts
+            .entry(address)
+            .or_default()
+            .push(member_dns_name(config, cluster, member));
+        for peer in peers
+            .iter()
+            .filter(|peer| peer.cluster == *cluster && peer.member != member)
+        {
+            hosts.entry(peer.address).or_default().push(member_dns_name(
+                config,
+                cluster,
+                &peer.member,
+            ));
+        }
+    }
+    Ok(NodeTask::HostsBlock {
+        path: PathBuf::from(HOSTS_FILE),
+        entries: hosts
+            .into_iter()
+            .map(|(address, mut names)| {
+                names.sort();
+                names.dedup();
+                HostEntry { address, names }
+            })
+            .collect(),
+    })
+}
+
+/// The volume of `cluster`: formatted when blank and mounted by a unit the kubelet requires
+/// when this run found its device; else the planned-but-skipped [`NodeTask::EtcdVolume`].
+fn volume_tasks(cluster: &str, mount_point: &str, facts: &HostFacts, tasks: &mut Vec<NodeTask>) {
+    // 0755 like the root of the ext4 filesystem mounted over it, so the mode is the same
+    // before and after mounting (etcd keeps its data in a 0700 `data` directory).
+    tasks.push(NodeTask::directory(mount_point, 0o755));
+    let Some(device) = facts.etcd_devices.get(cluster) else {
+        tasks.push(NodeTask::EtcdVolume {
+            cluster: cluster.to_owned(),
+            tag: format!("k8s.io/etcd/{cluster}"),
+            mount_point: PathBuf::from(mount_point),
+        });
+        return;
+    };
+    let label = format!("etcd-{cluster}");
+    tasks.push(NodeTask::Filesystem {
+        device: device.clone(),
+        label: label.clone(),
+    });
+    let unit_name = block_device::mount_unit_name(mount_point.as_ref());
+    let unit = UnitFile::new(vec![
+        Section::new("Unit")
+            .with("Description", format!("etcd `{cluster}` data volume"))
+            .with("Before", "kubelet.service"),
+        Section::new("Mount")
+            .with("What", device.display().to_string())
+            .with("Where", mount_point)
+            .with("Type", block_device::FILESYSTEM)
+            .with("Options", "defaults,noatime"),
+        Section::new("Install").with("RequiredBy", "kubelet.service"),
+    ]);
+    tasks.push(NodeTask::SystemdUnit {
+        name: unit_name.clone(),
+        contents: unit.to_string(),
+    });
+    let unit_path = paths::unit_path(&unit_name);
+    let unit_path = unit_path.to_string_lossy();
+    tasks.push(NodeTask::service(
+        &unit_name,
+        ServiceActionKind::Enable,
+        &[&unit_path],
+    ));
+    tasks.push(NodeTask::service(&unit_name, ServiceActionKind::Start, &[]));
 }

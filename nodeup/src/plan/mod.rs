@@ -5,7 +5,8 @@
 //! [`crate::pki`]), so the whole plan of an instance group is snapshot-tested. Ordering
 //! comes from explicit [`Phase`]s (volumes → directories → kernel → binaries → files →
 //! units → services), never from per-task dependency rules. One module per concern:
-//! [`kubelet`], [`containerd`], [`kernel`], [`binaries`], [`control_plane`], [`etcd`];
+//! [`kubelet`], [`containerd`], [`kernel`], [`binaries`], [`control_plane`], [`etcd`],
+//! [`sync`];
 //! rendering helpers are typed ([`systemd::UnitFile`], [`pod::StaticPod`],
 //! [`kubeconfig::Kubeconfig`]).
 
@@ -18,6 +19,7 @@ pub mod kubeconfig;
 pub mod kubelet;
 pub mod paths;
 pub mod pod;
+pub mod sync;
 pub mod systemd;
 mod task;
 mod version;
@@ -115,6 +117,7 @@ pub fn plan(config: &NodeupConfig, facts: &HostFacts) -> Result<Vec<NodeTask>, P
             kubelet::tasks(config, facts, &mut tasks)?;
             if config.role == NodeRole::ControlPlane {
                 control_plane::tasks(config, facts, &mut tasks)?;
+                sync::tasks(config, &mut tasks);
             }
         }
     }

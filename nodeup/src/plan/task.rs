@@ -9,7 +9,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
-    /// Data volumes (etcd) are found and mounted.
+    /// Data volumes (etcd) are formatted when blank.
     Volumes,
     /// Directories exist with their modes.
     Directories,
@@ -21,6 +21,8 @@ pub enum Phase {
     Files,
     /// systemd unit files are written (one `daemon-reload` after, if any changed).
     Units,
+    /// Mount units are enabled and started, before any service that needs them.
+    Mounts,
     /// Services are enabled, restarted or started.
     Services,
 }
@@ -62,10 +64,9 @@ impl fmt::Display for ServiceActionKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "task")]
 pub enum NodeTask {
-    /// The etcd data volume with this tag is attached and mounted at `mount_point`.
-    ///
-    /// Planned so the plan says what the node needs; applying it is not implemented yet
-    /// (it needs real devices), so apply reports it as skipped.
+    /// The etcd data volume with this tag, when this run did not look it up (a `--root`
+    /// run without AWS): planned so the plan says what the node needs, reported as skipped.
+    /// A looked-up volume becomes a [`NodeTask::Filesystem`] and a mount unit instead.
     EtcdVolume {
         /// The etcd cluster (`main`, `events`).
         cluster: String,
@@ -73,6 +74,21 @@ pub enum NodeTask {
         tag: String,
         /// Where it is mounted.
         mount_point: PathBuf,
+    },
+    /// The block device holds an ext4 filesystem, made (labelled `label`) only when the
+    /// device is blank ([`crate::block_device`]).
+    Filesystem {
+        /// The device (a node path).
+        device: PathBuf,
+        /// The label given when formatting.
+        label: String,
+    },
+    /// nodeup's block of a hosts file holds exactly `entries` ([`crate::hosts_file`]).
+    HostsBlock {
+        /// The hosts file, `/etc/hosts`.
+        path: PathBuf,
+        /// Its lines.
+        entries: Vec<crate::hosts_file::HostEntry>,
     },
     /// A directory exists with `mode`.
     Directory {
@@ -135,7 +151,8 @@ impl NodeTask {
     #[must_use]
     pub fn phase(&self) -> Phase {
         match self {
-            Self::EtcdVolume { .. } => Phase::Volumes,
+            Self::EtcdVolume { .. } | Self::Filesystem { .. } => Phase::Volumes,
+            Self::ServiceAction { unit, .. } if unit.ends_with(".mount") => Phase::Mounts,
             Self::Directory { .. } => Phase::Directories,
             Self::Sysctl { .. } | Self::KernelModule { .. } => Phase::Kernel,
             Self::Archive { .. }
@@ -143,7 +160,7 @@ impl NodeTask {
                 contents: Contents::Asset(_),
                 ..
             } => Phase::Binaries,
-            Self::File { .. } => Phase::Files,
+            Self::File { .. } | Self::HostsBlock { .. } => Phase::Files,
             Self::SystemdUnit { .. } => Phase::Units,
             Self::ServiceAction { .. } => Phase::Services,
         }
@@ -156,9 +173,11 @@ impl NodeTask {
             Self::Directory { path, .. }
             | Self::Sysctl { path, .. }
             | Self::KernelModule { path, .. }
-            | Self::File { path, .. } => Some(path.clone()),
+            | Self::File { path, .. }
+            | Self::HostsBlock { path, .. } => Some(path.clone()),
             Self::SystemdUnit { name, .. } => Some(super::paths::unit_path(name)),
             Self::Archive { destination, .. } => Some(destination.clone()),
+            Self::Filesystem { device, .. } => Some(device.clone()),
             Self::EtcdVolume { .. } | Self::ServiceAction { .. } => None,
         }
     }
@@ -201,6 +220,23 @@ impl fmt::Display for NodeTask {
                 f,
                 "etcd-volume {cluster} (tag {tag}) at {}",
                 mount_point.display()
+            ),
+            Self::Filesystem { device, label } => write!(
+                f,
+                "filesystem {} labelled {label} on {} (formatted only when blank)",
+                crate::block_device::FILESYSTEM,
+                device.display()
+            ),
+            Self::HostsBlock { path, entries } => write!(
+                f,
+                "hosts {} ({} entries: {})",
+                path.display(),
+                entries.len(),
+                entries
+                    .iter()
+                    .map(|entry| format!("{} {}", entry.address, entry.names.join(" ")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             Self::Directory { path, mode } => write!(f, "directory {} {mode:04o}", path.display()),
             Self::Sysctl { path, settings } => {

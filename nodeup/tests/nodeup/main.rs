@@ -1,6 +1,8 @@
-//! nodeup's integration tests: the planned file tree per role (snapshots) and the real
-//! binary run end to end against a `file://` store into a temporary root.
+//! nodeup's integration tests: the planned file tree per role (snapshots), the real
+//! binary run end to end against a `file://` store into a temporary root, and the API's DNS
+//! records against the moto emulator.
 
+mod api_dns;
 mod end_to_end;
 mod fixtures;
 mod flags;

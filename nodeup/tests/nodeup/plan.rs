@@ -6,13 +6,17 @@
 use std::{
     collections::BTreeMap,
     net::{IpAddr, Ipv4Addr},
+    path::PathBuf,
 };
 
 use berth_model::nodeup_config::{Asset, NodeupConfig};
 use berth_nodeup::{
     HostFacts, LocalHost, NodeTask,
+    etcd_volumes::EtcdPeer,
     facts::Identity,
+    hosts_file::HostEntry,
     pki,
+    plan::ServiceActionKind,
     plan::{Contents, PlanError, plan},
     testing::RecordingServiceManager,
 };
@@ -62,6 +66,17 @@ fn planned_with_members(
     config: NodeupConfig,
     etcd_members: &BTreeMap<String, String>,
 ) -> Result<Vec<NodeTask>, PlanError> {
+    planned_with_volumes(config, etcd_members, BTreeMap::new(), Vec::new())
+}
+
+/// [`planned_with_members`] for a node whose volumes showed up as `etcd_devices`, with
+/// `etcd_peers` live.
+fn planned_with_volumes(
+    config: NodeupConfig,
+    etcd_members: &BTreeMap<String, String>,
+    etcd_devices: BTreeMap<String, PathBuf>,
+    etcd_peers: Vec<EtcdPeer>,
+) -> Result<Vec<NodeTask>, PlanError> {
     let config = with_assets(config);
     let root = tempfile::tempdir().unwrap();
     let host = LocalHost::new(
@@ -82,6 +97,8 @@ fn planned_with_members(
         identity: identity(),
         pki: node_pki,
         etcd_members: etcd_members.clone(),
+        etcd_devices,
+        etcd_peers,
     };
     plan(&config, &facts)
 }
@@ -205,8 +222,16 @@ fn several_etcd_members_use_the_member_the_volume_named() {
     for cluster in ["main", "events"] {
         let pod = manifest(&tasks, &format!("etcd-{cluster}.yaml"));
         assert!(pod.contains(&format!("--name=etcd-{cluster}-b")), "{pod}");
+        let prefix = if cluster == "main" {
+            "etcd".to_owned()
+        } else {
+            format!("etcd-{cluster}")
+        };
         assert!(
-            pod.contains(&format!("--initial-cluster=etcd-{cluster}-b=")),
+            pod.contains(&format!(
+                "etcd-{cluster}-b=https://{prefix}-b.internal.{}:",
+                fixtures::CLUSTER
+            )),
             "{pod}"
         );
     }
@@ -236,5 +261,116 @@ fn a_member_the_config_does_not_list_is_refused() {
     assert!(
         message.contains("`z`") && message.contains("a, b, c"),
         "{message}"
+    );
+}
+
+#[test]
+fn found_etcd_volumes_are_formatted_mounted_before_the_kubelet_and_peers_named() {
+    let members = BTreeMap::from([
+        ("main".to_owned(), "b".to_owned()),
+        ("events".to_owned(), "b".to_owned()),
+    ]);
+    let devices = BTreeMap::from([
+        (
+            "main".to_owned(),
+            PathBuf::from("/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0aaa"),
+        ),
+        ("events".to_owned(), PathBuf::from("/dev/xvdv")),
+    ]);
+    let peer = |cluster: &str, member: &str, address: [u8; 4]| EtcdPeer {
+        cluster: cluster.to_owned(),
+        member: member.to_owned(),
+        instance_id: format!("i-{member}"),
+        address: IpAddr::from(address),
+    };
+    // `b` is this node's own member (its volume's holder is this instance): never a peer.
+    let peers = vec![
+        peer("main", "a", [172, 20, 64, 11]),
+        peer("events", "a", [172, 20, 64, 11]),
+        peer("main", "c", [172, 20, 96, 12]),
+    ];
+    let tasks = planned_with_volumes(three_member_config(), &members, devices, peers).unwrap();
+    assert!(
+        !tasks
+            .iter()
+            .any(|task| matches!(task, NodeTask::EtcdVolume { .. })),
+        "a found volume is not skipped"
+    );
+    assert!(tasks.contains(&NodeTask::Filesystem {
+        device: PathBuf::from("/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0aaa"),
+        label: "etcd-main".to_owned(),
+    }));
+    let unit = tasks
+        .iter()
+        .find_map(|task| match task {
+            NodeTask::SystemdUnit { name, contents } if name == "mnt-etcd\\x2devents.mount" => {
+                Some(contents.clone())
+            }
+            _ => None,
+        })
+        .expect("the events mount unit");
+    for line in [
+        "What=/dev/xvdv",
+        "Where=/mnt/etcd-events",
+        "Type=ext4",
+        "Before=kubelet.service",
+        "RequiredBy=kubelet.service",
+    ] {
+        assert!(unit.lines().any(|l| l == line), "{line} in\n{unit}");
+    }
+    // Mounts are enabled and started before anything starts the kubelet.
+    let position = |wanted: &dyn Fn(&NodeTask) -> bool| {
+        tasks
+            .iter()
+            .position(wanted)
+            .expect("a planned task")
+    };
+    let mount_started = position(
+        &|task| matches!(task, NodeTask::ServiceAction { unit, action: ServiceActionKind::Start, .. } if unit == "mnt-etcd\\x2dmain.mount"),
+    );
+    let kubelet = position(
+        &|task| matches!(task, NodeTask::ServiceAction { unit, .. } if unit == "kubelet.service"),
+    );
+    assert!(mount_started < kubelet, "{tasks:#?}");
+
+    let hosts = tasks
+        .iter()
+        .find_map(|task| match task {
+            NodeTask::HostsBlock { entries, .. } => Some(entries.clone()),
+            _ => None,
+        })
+        .expect("the hosts block");
+    let name = |prefix: &str| format!("{prefix}.internal.{}", fixtures::CLUSTER);
+    assert_eq!(
+        hosts,
+        [
+            HostEntry {
+                address: IpAddr::from([172, 20, 32, 10]),
+                names: vec![name("etcd-b"), name("etcd-events-b")],
+            },
+            HostEntry {
+                address: IpAddr::from([172, 20, 64, 11]),
+                names: vec![name("etcd-a"), name("etcd-events-a")],
+            },
+            HostEntry {
+                address: IpAddr::from([172, 20, 96, 12]),
+                names: vec![name("etcd-c")],
+            },
+        ]
+    );
+    let pod = manifest(&tasks, "etcd-main.yaml");
+    let expected = format!(
+        "--initial-cluster=etcd-main-a=https://{a}:2380,etcd-main-b=https://{b}:2380,etcd-main-c=https://{c}:2380",
+        a = name("etcd-a"),
+        b = name("etcd-b"),
+        c = name("etcd-c"),
+    );
+    assert!(pod.contains(&expected), "{pod}");
+    assert!(
+        pod.contains(&format!(
+            "--initial-advertise-peer-urls=https://{}:2380",
+            name("etcd-b")
+        )),
+        "{pod}"
     );
 }

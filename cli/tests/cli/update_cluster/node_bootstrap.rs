@@ -2,8 +2,8 @@
 //! an S3 state store, then for the control-plane and the worker group take the launch
 //! template's user data from the emulator and run that bootstrap script under bash, with
 //! two test-only edits (install nodeup into a temp dir rather than `/opt`; pass nodeup
-//! `--root`, the recording service manager and the node's name and address, and for the
-//! highly available cluster the instance's id and zone). The script
+//! `--root`, the recording service manager and the node's name and address, and on the
+//! control plane the instance's id and zone). The script
 //! downloads the workspace's `nodeup` (beside `berth`, pinned by its sha256), which reads its
 //! config from the moto-backed S3 store and downloads its assets from a local HTTP server
 //! that serves files this test makes, with their real sha256 published beside them.
@@ -19,10 +19,14 @@ use berth_model::{assets, version::DEFAULT_KUBERNETES_VERSION};
 use berth_test_support::moto::{REGION, unique_bucket};
 use sha2::{Digest as _, Sha256};
 
-use super::{dns::create_public_zone, world::World};
+use super::{
+    dns::create_public_zone,
+    node_etcd::{instance_of, make_block_devices},
+    world::World,
+};
 use crate::context::{ok, run};
 
-const ZONE: &str = "bootstrap.example.net";
+pub(super) const ZONE: &str = "bootstrap.example.net";
 
 /// Serves `root` over HTTP/1.1 on a loopback port (one thread per connection, GET only).
 fn serve(root: PathBuf) -> String {
@@ -156,7 +160,7 @@ fn create_bucket(world: &World, bucket: &str) {
 }
 
 /// The user data of the launch template of the auto scaling group `group`.
-fn user_data(world: &World, group: &str) -> String {
+pub(super) fn user_data(world: &World, group: &str) -> String {
     let groups = world
         .block_on(
             world
@@ -208,7 +212,7 @@ fn bootstrap(world: &World, script: &str, machine: &Path, node_ip: &str) -> Stri
 }
 
 /// [`bootstrap`], with `extra` nodeup flags (e.g. the instance's id and zone).
-fn bootstrap_with(
+pub(super) fn bootstrap_with(
     world: &World,
     script: &str,
     machine: &Path,
@@ -226,7 +230,7 @@ fn bootstrap_with(
 }
 
 /// Runs the edited bootstrap script and returns its output, whatever its status.
-fn run_bootstrap(
+pub(super) fn run_bootstrap(
     world: &World,
     script: &str,
     machine: &Path,
@@ -269,7 +273,7 @@ fn run_bootstrap(
 }
 
 /// Every regular file under `root`, relative.
-fn files(root: &Path) -> Vec<PathBuf> {
+pub(super) fn files(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_owned()];
     while let Some(dir) = stack.pop() {
@@ -286,7 +290,7 @@ fn files(root: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn assert_files(root: &Path, expected: &[&str]) {
+pub(super) fn assert_files(root: &Path, expected: &[&str]) {
     for file in expected {
         assert!(
             root.join(file).is_file(),
@@ -298,7 +302,7 @@ fn assert_files(root: &Path, expected: &[&str]) {
 
 /// Creates the public DNS zone, an S3 state store and the asset mirror, then creates
 /// `cluster` with `create_args` and updates it (`--yes`, then a check that nothing is left).
-fn create_and_update(world: &World, cluster: &str, create_args: &[&str]) {
+pub(super) fn create_and_update(world: &World, cluster: &str, create_args: &[&str]) {
     world.block_on(create_public_zone(&world.aws, ZONE));
     let bucket = unique_bucket("berth-bootstrap");
     create_bucket(world, &bucket);
@@ -330,7 +334,7 @@ fn create_and_update(world: &World, cluster: &str, create_args: &[&str]) {
     assert!(again.stdout.contains("No changes"), "{}", again.stdout);
 }
 
-fn nodeup_binary_is_built() {
+pub(super) fn nodeup_binary_is_built() {
     let nodeup = assert_cmd::cargo::cargo_bin("berth").with_file_name("nodeup");
     assert!(
         nodeup.is_file(),
@@ -382,10 +386,16 @@ fn control_plane_and_worker_bootstrap_from_their_user_data() {
     let second = bootstrap(&world, &script, &worker, "172.20.32.10");
     assert!(second.contains("nodeup: 0 changes"), "{second}");
 
-    // The control plane.
-    let script = user_data(&world, &format!("control-plane-us-east-1a.{cluster}"));
+    // The control plane (which takes its etcd volumes: they exist in the emulator).
+    let group = format!("control-plane-us-east-1a.{cluster}");
+    let script = user_data(&world, &group);
     let control_plane = machines.join("control-plane");
-    bootstrap(&world, &script, &control_plane, "172.20.32.20");
+    make_block_devices(&world, &control_plane.join("root"), "us-east-1a");
+    let flags = format!(
+        " --instance-id='{}' --zone='us-east-1a'",
+        instance_of(&world, &group)
+    );
+    bootstrap_with(&world, &script, &control_plane, "172.20.32.20", &flags);
     assert_files(
         &control_plane.join("root"),
         &[
@@ -403,132 +413,6 @@ fn control_plane_and_worker_bootstrap_from_their_user_data() {
             "usr/local/bin/kubelet",
         ],
     );
-    let second = bootstrap(&world, &script, &control_plane, "172.20.32.20");
+    let second = bootstrap_with(&world, &script, &control_plane, "172.20.32.20", &flags);
     assert!(second.contains("nodeup: 0 changes"), "{second}");
-}
-
-/// Each etcd volume of the world: (etcd cluster, member, zone, attached instance).
-fn etcd_volumes(world: &World) -> Vec<(String, String, String, Option<String>)> {
-    let described = world
-        .block_on(world.aws.ec2.describe_volumes().send())
-        .expect("DescribeVolumes");
-    let mut volumes: Vec<_> = described
-        .volumes()
-        .iter()
-        .filter_map(|volume| {
-            let (cluster, value) = volume.tags().iter().find_map(|tag| {
-                let cluster = tag.key()?.strip_prefix("k8s.io/etcd/")?;
-                Some((cluster.to_owned(), tag.value()?.to_owned()))
-            })?;
-            let member = value.split_once('/')?.0.to_owned();
-            let attached = volume
-                .attachments()
-                .first()
-                .and_then(|attachment| attachment.instance_id().map(str::to_owned));
-            Some((
-                cluster,
-                member,
-                volume.availability_zone()?.to_owned(),
-                attached,
-            ))
-        })
-        .collect();
-    volumes.sort();
-    volumes
-}
-
-/// The id of the (only) instance of the auto scaling group `group`.
-fn instance_of(world: &World, group: &str) -> String {
-    let groups = world
-        .block_on(
-            world
-                .aws
-                .autoscaling
-                .describe_auto_scaling_groups()
-                .auto_scaling_group_names(group)
-                .send(),
-        )
-        .expect("DescribeAutoScalingGroups");
-    groups.auto_scaling_groups()[0].instances()[0]
-        .instance_id()
-        .expect("an instance id")
-        .to_owned()
-}
-
-#[test]
-fn ha_control_plane_attaches_its_zones_etcd_volumes_and_uses_their_members() {
-    nodeup_binary_is_built();
-    let world = World::new();
-    let cluster = format!("ha.{ZONE}");
-    let zones = "us-east-1a,us-east-1b,us-east-1c";
-    create_and_update(
-        &world,
-        &cluster,
-        &["--zones", zones, "--control-plane-zones", zones],
-    );
-    let before = etcd_volumes(&world);
-    assert_eq!(before.len(), 6, "{before:?}");
-    assert!(before.iter().all(|volume| volume.3.is_none()), "{before:?}");
-
-    let group = format!("control-plane-us-east-1b.{cluster}");
-    let instance = instance_of(&world, &group);
-    let script = user_data(&world, &group);
-    let machine = world.context.path().join("machines").join(&instance);
-    let extra = format!(" --instance-id='{instance}' --zone='us-east-1b'");
-    let first = bootstrap_with(&world, &script, &machine, "172.20.64.20", &extra);
-    assert!(first.contains("nodeup: "), "{first}");
-
-    let after = etcd_volumes(&world);
-    for (cluster_name, member, zone, attached) in &after {
-        if zone == "us-east-1b" {
-            assert_eq!(attached.as_deref(), Some(instance.as_str()), "{after:?}");
-            let manifest = std::fs::read_to_string(
-                machine
-                    .join("root/etc/kubernetes/manifests")
-                    .join(format!("etcd-{cluster_name}.yaml")),
-            )
-            .expect("the etcd manifest");
-            assert!(
-                manifest.contains(&format!("--name=etcd-{cluster_name}-{member}")),
-                "{manifest}"
-            );
-            assert!(
-                manifest.contains(&format!("--initial-cluster=etcd-{cluster_name}-{member}=")),
-                "{manifest}"
-            );
-        } else {
-            assert_eq!(attached, &None, "{after:?}");
-        }
-    }
-    let status = std::fs::read_to_string(machine.join("root/var/lib/nodeup/status.json"))
-        .expect("status.json");
-    assert!(status.contains("attached the etcd volume"), "{status}");
-
-    let second = bootstrap_with(&world, &script, &machine, "172.20.64.20", &extra);
-    assert!(second.contains("nodeup: 0 changes"), "{second}");
-    assert_eq!(etcd_volumes(&world), after);
-
-    // Another instance in that zone (a replacement launched before the old one is gone)
-    // takes no volume, and a zone without etcd members has none to take.
-    let other = instance_of(&world, &format!("control-plane-us-east-1a.{cluster}"));
-    let failures = [
-        ("us-east-1b", "is free for this instance"),
-        ("us-east-1d", "is in zone us-east-1d"),
-    ];
-    for (zone, expected) in failures {
-        let output = run_bootstrap(
-            &world,
-            &script,
-            &world.context.path().join("machines").join(zone),
-            "172.20.64.21",
-            &format!(" --instance-id='{other}' --zone='{zone}'"),
-        );
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success(), "{stderr}");
-        assert!(
-            stderr.contains(expected) && stderr.contains("etcd cluster `events`"),
-            "{stderr}"
-        );
-    }
-    assert_eq!(etcd_volumes(&world), after);
 }
