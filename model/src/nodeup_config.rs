@@ -19,9 +19,6 @@ pub const NODEUP_CONFIG_KIND: &str = "NodeupConfig";
 /// The etcd version the control plane runs when the cluster spec names none (served by
 /// every supported Kubernetes version's API server).
 pub const DEFAULT_ETCD_VERSION: &str = "3.5.21";
-/// [`NodeupConfig::api_server`] when the API is reached through a load balancer whose
-/// address is only known once it exists (no DNS): nodeup resolves it at boot.
-pub const API_SERVER_FROM_LOAD_BALANCER: &str = "(load balancer)";
 
 /// The role of an instance as nodeup sees it (the legacy `Master` is the control plane).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -147,8 +144,15 @@ pub struct NodeupConfig {
     pub role: NodeRole,
     /// The Kubernetes version, e.g. `1.32.3`.
     pub kubernetes_version: String,
-    /// The API server's internal name, or [`API_SERVER_FROM_LOAD_BALANCER`].
+    /// The API server's internal name (`api.internal.<cluster>` unless the spec names
+    /// another).
     pub api_server: String,
+    /// No DNS record exists for [`NodeupConfig::api_server`] (a cluster without DNS): nodeup
+    /// maps the name to the private addresses of the cluster's running control-plane
+    /// instances in its block of `/etc/hosts`, and `nodeup --sync` keeps it current (what
+    /// kops's gossip did for `api.internal`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub api_server_in_hosts: bool,
     /// Hash-pinned downloads.
     #[serde(default)]
     pub assets: Vec<Asset>,
@@ -319,6 +323,7 @@ mod tests {
             role: NodeRole::Node,
             kubernetes_version: "1.32.3".to_owned(),
             api_server: "api.internal.dev.example.com".to_owned(),
+            api_server_in_hosts: false,
             assets: Vec::new(),
             ca_certificates: Vec::new(),
             node_labels: BTreeMap::new(),

@@ -6,9 +6,7 @@
 //!
 //! 1. finds the Route 53 hosted zone by name and privacy (`ListHostedZonesByName`);
 //! 2. lists the cluster's control-plane instances that are pending or running
-//!    (`DescribeInstances` by the tags `update cluster` puts on them:
-//!    `KubernetesCluster=<cluster>` and [`CONTROL_PLANE_ROLE_TAG`]`=1`), so terminated and
-//!    stopped ones drop out;
+//!    ([`control_plane_instances::list`]), so terminated and stopped ones drop out;
 //! 3. wants an A record (TTL [`RECORD_TTL`]) of the internal name listing their private IPv4
 //!    addresses, and one of the public name listing their public addresses when the
 //!    instances get some ([`ApiDnsConfig::public_addresses`]), else the private ones;
@@ -22,22 +20,16 @@
 
 use std::{collections::BTreeSet, fmt, net::Ipv4Addr};
 
-use aws_sdk_ec2::types::Filter;
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
 use berth_model::nodeup_config::ApiDnsConfig;
 
+use crate::control_plane_instances::{self, ListError};
+
 /// The time to live of the records, in seconds (kops's dns-controller uses 60 too): short,
 /// so a replaced control-plane node is reachable soon.
 pub const RECORD_TTL: i64 = 60;
-
-/// The tag `update cluster` puts (value `1`) on control-plane instances
-/// (`model/src/builders/compute.rs`).
-pub const CONTROL_PLANE_ROLE_TAG: &str = "k8s.io/role/control-plane";
-
-/// The tag naming the cluster an instance belongs to.
-const CLUSTER_TAG: &str = "KubernetesCluster";
 
 /// A boxed source error (AWS SDK errors are large and generic).
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -69,17 +61,9 @@ pub enum ApiDnsError {
         /// The records that would have gone into it.
         records: String,
     },
-    /// `DescribeInstances` of the control-plane instances failed.
-    #[error(
-        "failed to list the control-plane instances of cluster `{cluster_name}`; check that the control-plane role may call ec2:DescribeInstances"
-    )]
-    DescribeInstances {
-        /// The Kubernetes cluster.
-        cluster_name: String,
-        /// The EC2 error.
-        #[source]
-        source: BoxError,
-    },
+    /// The control-plane instances could not be listed.
+    #[error(transparent)]
+    DescribeInstances(#[from] ListError),
     /// `ListResourceRecordSets` failed.
     #[error(
         "failed to read the record `{name}` in hosted zone `{zone}` ({zone_id}); check that the control-plane role may call route53:ListResourceRecordSets on it"
@@ -223,13 +207,6 @@ fn join(addresses: &[Ipv4Addr]) -> String {
         .join(", ")
 }
 
-/// A live control-plane instance's addresses.
-#[derive(Debug, Clone, Copy)]
-struct InstanceAddresses {
-    private: Option<Ipv4Addr>,
-    public: Option<Ipv4Addr>,
-}
-
 /// Points the API's records at the cluster's pending and running control-plane instances,
 /// changing only records whose addresses differ.
 ///
@@ -243,7 +220,7 @@ pub async fn publish(
     dns: &ApiDnsConfig,
 ) -> Result<ApiDnsOutcome, ApiDnsError> {
     let zone_id = find_zone(route53, dns).await?;
-    let instances = control_plane_instances(ec2, cluster_name).await?;
+    let instances = control_plane_instances::list(ec2, cluster_name).await?;
 
     let private: BTreeSet<Ipv4Addr> = instances.iter().filter_map(|i| i.private).collect();
     let public: BTreeSet<Ipv4Addr> = if dns.public_addresses {
@@ -377,48 +354,6 @@ async fn find_zone(
         private_zone: dns.private_zone,
         records: format!("`{}` and `{}`", dns.public_name, dns.internal_name),
     })
-}
-
-/// The cluster's pending and running control-plane instances (every page).
-async fn control_plane_instances(
-    ec2: &aws_sdk_ec2::Client,
-    cluster_name: &str,
-) -> Result<Vec<InstanceAddresses>, ApiDnsError> {
-    let filter = |name: String, values: &[&str]| {
-        Filter::builder()
-            .name(name)
-            .set_values(Some(values.iter().map(|&value| value.to_owned()).collect()))
-            .build()
-    };
-    let mut pages = ec2
-        .describe_instances()
-        .filters(filter(format!("tag:{CLUSTER_TAG}"), &[cluster_name]))
-        .filters(filter(format!("tag:{CONTROL_PLANE_ROLE_TAG}"), &["1"]))
-        .filters(filter(
-            "instance-state-name".to_owned(),
-            &["pending", "running"],
-        ))
-        .into_paginator()
-        .send();
-    let mut instances = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|error| ApiDnsError::DescribeInstances {
-            cluster_name: cluster_name.to_owned(),
-            source: error.into(),
-        })?;
-        for instance in page
-            .reservations()
-            .iter()
-            .flat_map(aws_sdk_ec2::types::Reservation::instances)
-        {
-            let address = |text: Option<&str>| text.and_then(|text| text.parse().ok());
-            instances.push(InstanceAddresses {
-                private: address(instance.private_ip_address()),
-                public: address(instance.public_ip_address()),
-            });
-        }
-    }
-    Ok(instances)
 }
 
 /// The addresses the A record `name` lists now, sorted (empty when there is no such plain

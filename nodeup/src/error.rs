@@ -103,6 +103,9 @@ pub enum Error {
     /// The etcd volumes could not be found or attached.
     #[error(transparent)]
     EtcdVolume(#[from] Box<crate::etcd_volumes::EtcdVolumeError>),
+    /// The control-plane instances could not be listed.
+    #[error(transparent)]
+    ControlPlaneInstances(#[from] crate::control_plane_instances::ListError),
     /// An attached etcd volume's device did not appear.
     #[error(transparent)]
     BlockDevice(#[from] crate::block_device::BlockDeviceError),
@@ -120,7 +123,7 @@ pub enum Error {
     Status(#[from] WriteError),
     /// `--sync` on a node that is not part of the control plane.
     #[error(
-        "--sync refreshes a control-plane node's etcd peers, API DNS records and addons; this is a {role} node"
+        "--sync refreshes a control-plane node's etcd peers, API DNS records and addons, and the API server's addresses on nodes of clusters without DNS; this {role} node has none of those"
     )]
     SyncRole {
         /// The node's role.

@@ -45,6 +45,9 @@ pub struct HostFacts {
     /// The other control-plane nodes' etcd members and addresses, as their volumes'
     /// attachments tell ([`crate::etcd_volumes::EtcdPeer`]).
     pub etcd_peers: Vec<EtcdPeer>,
+    /// The live control-plane instances' private addresses, for the API server's name in
+    /// `/etc/hosts` on clusters without DNS ([`crate::plan::hosts`]); empty otherwise.
+    pub api_addresses: Vec<IpAddr>,
 }
 
 /// Why the machine's identity could not be found.

@@ -48,6 +48,7 @@ pub mod apply;
 pub mod assets;
 pub mod atomic;
 pub mod block_device;
+pub mod control_plane_instances;
 pub mod error;
 pub mod etcd_volumes;
 pub mod facts;
@@ -164,6 +165,7 @@ pub async fn run(options: &Options) -> Result<Outcome> {
     let etcd_volumes = etcd.volumes;
     let etcd_members = etcd_volumes::members(&etcd_volumes);
     let etcd_devices = etcd_devices(options, &host, &etcd_volumes).await?;
+    let api_addresses = api_addresses(options, &config, &identity).await?;
     let cas = store.cas(&config).await?;
     let requests = pki::requests(&config, &identity, &etcd_members)?;
     let node_pki = pki::prepare(cas, requests, &host, OffsetDateTime::now_utc())?;
@@ -173,6 +175,7 @@ pub async fn run(options: &Options) -> Result<Outcome> {
         etcd_members,
         etcd_devices,
         etcd_peers: etcd.peers,
+        api_addresses,
     };
     let tasks = plan(&config, &facts)?;
     if options.dry_run {
@@ -379,6 +382,38 @@ pub(crate) async fn find_etcd_volumes(
     Ok(etcd_volumes::discover(&ec2, config, &instance, attach)
         .await
         .map_err(Box::new)?)
+}
+
+/// On a cluster without DNS, the addresses the API server's name maps to in `/etc/hosts`:
+/// the live control-plane instances' private addresses, and a control-plane node's own
+/// ([`control_plane_instances`]). Without AWS (a `--root` run without a region) only a
+/// control-plane node's own.
+pub(crate) async fn api_addresses(
+    options: &Options,
+    config: &NodeupConfig,
+    identity: &facts::Identity,
+) -> Result<Vec<IpAddr>> {
+    if !config.api_server_in_hosts || config.role == NodeRole::Bastion {
+        return Ok(Vec::new());
+    }
+    let mut addresses: Vec<IpAddr> = Vec::new();
+    if config.role == NodeRole::ControlPlane {
+        addresses.push(identity.internal_ip);
+    }
+    if aws_allowed(options) {
+        let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
+        let instances = control_plane_instances::list(&ec2, &config.cluster_name).await?;
+        addresses.extend(
+            instances
+                .iter()
+                .filter_map(|instance| instance.private.map(IpAddr::V4)),
+        );
+    } else {
+        tracing::info!("not listing the control-plane instances: --root is set and no AWS region");
+    }
+    addresses.sort();
+    addresses.dedup();
+    Ok(addresses)
 }
 
 /// Where each attached etcd volume shows up on this machine ([`block_device::wait_for`]);

@@ -15,7 +15,7 @@ use std::{
     net::{IpAddr, Ipv4Addr},
 };
 
-use berth_model::nodeup_config::{API_SERVER_FROM_LOAD_BALANCER, NodeRole, NodeupConfig};
+use berth_model::nodeup_config::{NodeRole, NodeupConfig};
 use ipnet::Ipv4Net;
 use rcgen::{
     CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, Issuer, KeyPair,
@@ -245,8 +245,7 @@ pub fn requests(
     .into_iter()
     .chain(control_plane.api_names.iter().cloned())
     .collect();
-    if config.api_server != API_SERVER_FROM_LOAD_BALANCER && !api_names.contains(&config.api_server)
-    {
+    if !api_names.contains(&config.api_server) {
         api_names.push(config.api_server.clone());
     }
     let client =

@@ -1,12 +1,16 @@
-//! `nodeup --sync`: the control plane's periodic refresh (`nodeup-sync.timer`, every
-//! minute, see [`crate::plan::sync`]) of what changes while a node runs:
+//! `nodeup --sync`: the periodic refresh (`nodeup-sync.timer`, every minute, see
+//! [`crate::plan::sync`]) of what changes while a node runs:
 //!
-//! 1. the etcd members' addresses in nodeup's block of `/etc/hosts`, from the etcd
-//!    volumes' attachments ([`crate::etcd_volumes`]): a member that came up after this node,
-//!    or was replaced on a new machine, is reachable by its name again;
-//! 2. the API's DNS records, when the cluster has them without a load balancer
+//! 1. nodeup's block of `/etc/hosts` ([`crate::plan::hosts`]): on the control plane the
+//!    etcd members' addresses, from the etcd volumes' attachments ([`crate::etcd_volumes`]),
+//!    so a member that came up after this node, or was replaced on a new machine, is
+//!    reachable by its name again; on every node of a cluster without DNS the API server's
+//!    name at the live control-plane instances;
+//! 2. on the control plane, the API's DNS records, when the cluster has them without a load
+//!    balancer
 //!    ([`crate::api_dns`]): a terminated control-plane instance's address is dropped;
-//! 3. the cluster's addons ([`crate::addons`]): a changed addon in the store is applied.
+//! 3. on the control plane, the cluster's addons ([`crate::addons`]): a changed addon in the
+//!    store is applied.
 //!
 //! It attaches nothing, writes nothing else and restarts nothing. It does not pin the
 //! config's hash as the first run does: the config may have moved on since this instance
@@ -44,42 +48,52 @@ pub async fn run(
     config: &NodeupConfig,
     host: &dyn Host,
 ) -> Result<SyncOutcome> {
-    if config.role != NodeRole::ControlPlane {
+    if !plan::sync::needed(config) {
         return Err(Error::SyncRole {
             role: config.role.as_str(),
         });
     }
+    let control_plane = config.role == NodeRole::ControlPlane;
     let identity = facts::discover(options.hostname.clone(), options.node_ip)?;
     let mut changed = Vec::new();
+    let etcd = if control_plane && crate::aws_allowed(options) {
+        crate::find_etcd_volumes(options, config, false).await?
+    } else {
+        etcd_volumes::EtcdDiscovery::default()
+    };
     let hosts_skipped = if !crate::aws_allowed(options) {
         Some("no AWS region under --root".to_owned())
+    } else if let Some(volume) = etcd.volumes.iter().find(|volume| !volume.held) {
+        Some(format!(
+            "this instance holds no volume of etcd cluster `{}`; run nodeup without --sync to take one",
+            volume.cluster
+        ))
     } else {
-        let etcd = crate::find_etcd_volumes(options, config, false).await?;
-        match etcd.volumes.iter().find(|volume| !volume.held) {
-            Some(volume) => Some(format!(
-                "this instance holds no volume of etcd cluster `{}`; run nodeup without --sync to take one",
-                volume.cluster
-            )),
-            None => {
-                let task = plan::etcd::hosts_block(
-                    config,
-                    identity.internal_ip,
-                    &etcd_volumes::members(&etcd.volumes),
-                    &etcd.peers,
-                )?;
-                let report = apply::apply(&[task], host, &AssetFiles::new()).await?;
-                changed = report.changed;
-                None
-            }
+        let members = etcd_volumes::members(&etcd.volumes);
+        let api_addresses = crate::api_addresses(options, config, &identity).await?;
+        let inputs = plan::hosts::HostsInputs {
+            address: identity.internal_ip,
+            etcd_members: &members,
+            etcd_peers: &etcd.peers,
+            api_addresses: &api_addresses,
+        };
+        if let Some(task) = plan::hosts::task(config, &inputs)? {
+            changed = apply::apply(&[task], host, &AssetFiles::new())
+                .await?
+                .changed;
         }
+        None
     };
     if let Some(reason) = &hosts_skipped {
-        tracing::warn!("not refreshing the etcd members in /etc/hosts: {reason}");
+        tracing::warn!("not refreshing nodeup's block of /etc/hosts: {reason}");
     }
     let api_dns = crate::publish_api_dns(options, config).await?;
-    let cas = store.cas(config).await?;
-    let addons =
-        crate::apply_addons(options, config, store, &cas, &identity.hostname, host).await?;
+    let addons = if control_plane {
+        let cas = store.cas(config).await?;
+        crate::apply_addons(options, config, store, &cas, &identity.hostname, host).await?
+    } else {
+        None
+    };
     Ok(SyncOutcome {
         changed,
         hosts_skipped,

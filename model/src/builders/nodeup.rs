@@ -17,8 +17,8 @@ use crate::{
     DnsType, InstanceGroup,
     complete::DEFAULT_CLUSTER_DNS_DOMAIN,
     nodeup_config::{
-        API_SERVER_FROM_LOAD_BALANCER, ApiDnsConfig, ControlPlaneConfig, DEFAULT_ETCD_VERSION,
-        KubeletConfig, NODEUP_CONFIG_API_VERSION, NODEUP_CONFIG_KIND, NodeRole, NodeupConfig,
+        ApiDnsConfig, ControlPlaneConfig, DEFAULT_ETCD_VERSION, KubeletConfig,
+        NODEUP_CONFIG_API_VERSION, NODEUP_CONFIG_KIND, NodeRole, NodeupConfig,
     },
 };
 
@@ -75,13 +75,10 @@ pub fn nodeup_config(
     } else {
         BTreeMap::new()
     };
-    let api_server = if context.dns_type() == DnsType::None {
-        API_SERVER_FROM_LOAD_BALANCER.to_owned()
-    } else {
-        spec.master_internal_name
-            .clone()
-            .unwrap_or_else(|| context.qualified("api.internal"))
-    };
+    let api_server = spec
+        .master_internal_name
+        .clone()
+        .unwrap_or_else(|| context.qualified("api.internal"));
     let kubelet = spec.kubelet.clone().unwrap_or_default();
     let bootstrap = &context.facts.node_bootstrap;
     let kubernetes_node = node_role != NodeRole::Bastion;
@@ -96,6 +93,7 @@ pub fn nodeup_config(
             .clone()
             .ok_or_else(|| super::context::missing("spec.kubernetesVersion"))?,
         api_server,
+        api_server_in_hosts: kubernetes_node && context.dns_type() == DnsType::None,
         assets: if kubernetes_node {
             bootstrap.assets.clone()
         } else {

@@ -11,10 +11,10 @@
 //!
 //! Members know each other by DNS name (`etcd-<member>.internal.<cluster>`, see
 //! [`member_dns_name`]), resolved through nodeup's block of `/etc/hosts` (this node's
-//! members and every live peer's), so a member replaced on a new machine keeps its peer URL
-//! and its data.
+//! members and every live peer's, see [`super::hosts`]), so a member replaced on a new
+//! machine keeps its peer URL and its data.
 
-use std::{collections::BTreeMap, net::IpAddr, path::PathBuf};
+use std::{collections::BTreeMap, path::PathBuf};
 
 use berth_model::nodeup_config::{NodeupConfig, render_yaml};
 
@@ -24,10 +24,7 @@ use super::{
     rendered,
     systemd::{Section, UnitFile},
 };
-use crate::{block_device, etcd_volumes::EtcdPeer, facts::HostFacts, hosts_file::HostEntry, pki};
-
-/// The hosts file nodeup keeps the etcd members' names in.
-pub const HOSTS_FILE: &str = "/etc/hosts";
+use crate::{block_device, facts::HostFacts, pki};
 
 /// A cluster's client and peer ports.
 ///
@@ -189,55 +186,7 @@ pub(crate) fn tasks(
         let text = rendered(&path, render_yaml(&pod))?;
         tasks.push(NodeTask::file(&path, text, 0o600));
     }
-    tasks.push(hosts_block(
-        config,
-        ip,
-        &facts.etcd_members,
-        &facts.etcd_peers,
-    )?);
     Ok(())
-}
-
-/// nodeup's block of the hosts file: this node's members of each etcd cluster at
-/// `address`, and every other live member at its instance's address.
-///
-/// # Errors
-/// [`PlanError`] when this node's member cannot be told ([`member`]).
-pub fn hosts_block(
-    config: &NodeupConfig,
-    address: IpAddr,
-    known: &BTreeMap<String, String>,
-    peers: &[EtcdPeer],
-) -> Result<NodeTask, PlanError> {
-    let mut hosts: BTreeMap<IpAddr, Vec<String>> = BTreeMap::new();
-    for cluster in config.etcd_members.keys() {
-        let member = member(config, known, cluster)?;
-        hosts
-            .entry(address)
-            .or_default()
-            .push(member_dns_name(config, cluster, member));
-        for peer in peers
-            .iter()
-            .filter(|peer| peer.cluster == *cluster && peer.member != member)
-        {
-            hosts.entry(peer.address).or_default().push(member_dns_name(
-                config,
-                cluster,
-                &peer.member,
-            ));
-        }
-    }
-    Ok(NodeTask::HostsBlock {
-        path: PathBuf::from(HOSTS_FILE),
-        entries: hosts
-            .into_iter()
-            .map(|(address, mut names)| {
-                names.sort();
-                names.dedup();
-                HostEntry { address, names }
-            })
-            .collect(),
-    })
 }
 
 /// The volume of `cluster`: formatted when blank and mounted by a unit the kubelet requires

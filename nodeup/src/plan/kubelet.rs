@@ -14,9 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use berth_model::nodeup_config::{
-    API_SERVER_FROM_LOAD_BALANCER, NodeRole, NodeupConfig, render_yaml,
-};
+use berth_model::nodeup_config::{NodeRole, NodeupConfig, render_yaml};
 use serde::Serialize;
 
 use super::{
@@ -195,14 +193,8 @@ pub fn configuration(config: &NodeupConfig) -> Result<KubeletConfiguration, Plan
 }
 
 /// `https://<api server>` for workers.
-fn api_server_url(config: &NodeupConfig) -> Result<String, PlanError> {
-    if config.api_server == API_SERVER_FROM_LOAD_BALANCER {
-        return Err(PlanError::InvalidField {
-            field: "apiServer",
-            problem: "the API is reached through a load balancer whose address nodeup does not resolve yet; give the cluster a DNS zone".to_owned(),
-        });
-    }
-    Ok(format!("https://{}", config.api_server))
+fn api_server_url(config: &NodeupConfig) -> String {
+    format!("https://{}", config.api_server)
 }
 
 /// Adds the kubelet's directories, files, unit and service actions.
@@ -243,7 +235,7 @@ pub(crate) fn tasks(
                 })?;
             let kubeconfig = Kubeconfig::new(
                 &config.cluster_name,
-                &api_server_url(config)?,
+                &api_server_url(config),
                 paths::CA_CERTIFICATE,
                 "kubelet-bootstrap",
                 Credential::Token(token),

@@ -6,7 +6,7 @@
 //! comes from explicit [`Phase`]s (volumes → directories → kernel → binaries → files →
 //! units → services), never from per-task dependency rules. One module per concern:
 //! [`kubelet`], [`containerd`], [`kernel`], [`binaries`], [`control_plane`], [`etcd`],
-//! [`sync`];
+//! [`hosts`], [`sync`];
 //! rendering helpers are typed ([`systemd::UnitFile`], [`pod::StaticPod`],
 //! [`kubeconfig::Kubeconfig`]).
 
@@ -14,6 +14,7 @@ pub mod binaries;
 pub mod containerd;
 pub mod control_plane;
 pub mod etcd;
+pub mod hosts;
 pub mod kernel;
 pub mod kubeconfig;
 pub mod kubelet;
@@ -117,6 +118,17 @@ pub fn plan(config: &NodeupConfig, facts: &HostFacts) -> Result<Vec<NodeTask>, P
             kubelet::tasks(config, facts, &mut tasks)?;
             if config.role == NodeRole::ControlPlane {
                 control_plane::tasks(config, facts, &mut tasks)?;
+            }
+            let inputs = hosts::HostsInputs {
+                address: facts.identity.internal_ip,
+                etcd_members: &facts.etcd_members,
+                etcd_peers: &facts.etcd_peers,
+                api_addresses: &facts.api_addresses,
+            };
+            if let Some(task) = hosts::task(config, &inputs)? {
+                tasks.push(task);
+            }
+            if sync::needed(config) {
                 sync::tasks(config, &mut tasks);
             }
         }

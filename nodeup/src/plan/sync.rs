@@ -1,10 +1,11 @@
-//! The control plane's periodic `nodeup --sync` (`nodeup-sync.timer`, every minute): what
-//! changes while a node runs, kept current without replacing it — the etcd members'
+//! The periodic `nodeup --sync` (`nodeup-sync.timer`, every minute): what changes while a
+//! node runs, kept current without replacing it — on the control plane the etcd members'
 //! addresses in `/etc/hosts` (a member replaced elsewhere comes back at a new address), the
-//! API's DNS records (kops's dns-controller) and the cluster's addons (kops's channels).
+//! API's DNS records (kops's dns-controller) and the cluster's addons (kops's channels); on
+//! every node of a cluster without DNS, the API server's addresses in `/etc/hosts`.
 //! See [`crate::sync`] for what a sync run does.
 
-use berth_model::nodeup_config::{NODEUP_INSTALL_DIR, NodeupConfig};
+use berth_model::nodeup_config::{NODEUP_INSTALL_DIR, NodeRole, NodeupConfig};
 
 use super::{
     NodeTask, ServiceActionKind, paths,
@@ -15,6 +16,17 @@ use super::{
 pub const SERVICE: &str = "nodeup-sync.service";
 /// The timer that starts it.
 pub const TIMER: &str = "nodeup-sync.timer";
+
+/// Whether the node runs the sync timer: every control-plane node, and every node of a
+/// cluster without DNS (its hosts block names the API server).
+#[must_use]
+pub fn needed(config: &NodeupConfig) -> bool {
+    match config.role {
+        NodeRole::ControlPlane => true,
+        NodeRole::Node => config.api_server_in_hosts,
+        NodeRole::Bastion => false,
+    }
+}
 
 /// Adds the sync service, its timer, and enabling and starting the timer.
 pub(crate) fn tasks(config: &NodeupConfig, tasks: &mut Vec<NodeTask>) {
@@ -27,7 +39,7 @@ pub(crate) fn tasks(config: &NodeupConfig, tasks: &mut Vec<NodeTask>) {
         Section::new("Unit")
             .with(
                 "Description",
-                "nodeup sync: etcd peers in /etc/hosts, the API's DNS records, the addons",
+                "nodeup sync: keeps /etc/hosts, the API's DNS records and the addons current",
             )
             .with("After", "network-online.target")
             .with("Wants", "network-online.target"),

@@ -77,6 +77,17 @@ fn planned_with_volumes(
     etcd_devices: BTreeMap<String, PathBuf>,
     etcd_peers: Vec<EtcdPeer>,
 ) -> Result<Vec<NodeTask>, PlanError> {
+    planned_with_facts(config, etcd_members, etcd_devices, etcd_peers, Vec::new())
+}
+
+/// [`planned_with_volumes`] with `api_addresses` for the API server's name.
+fn planned_with_facts(
+    config: NodeupConfig,
+    etcd_members: &BTreeMap<String, String>,
+    etcd_devices: BTreeMap<String, PathBuf>,
+    etcd_peers: Vec<EtcdPeer>,
+    api_addresses: Vec<IpAddr>,
+) -> Result<Vec<NodeTask>, PlanError> {
     let config = with_assets(config);
     let root = tempfile::tempdir().unwrap();
     let host = LocalHost::new(
@@ -99,6 +110,7 @@ fn planned_with_volumes(
         etcd_members: etcd_members.clone(),
         etcd_devices,
         etcd_peers,
+        api_addresses,
     };
     plan(&config, &facts)
 }
@@ -319,12 +331,8 @@ fn found_etcd_volumes_are_formatted_mounted_before_the_kubelet_and_peers_named()
         assert!(unit.lines().any(|l| l == line), "{line} in\n{unit}");
     }
     // Mounts are enabled and started before anything starts the kubelet.
-    let position = |wanted: &dyn Fn(&NodeTask) -> bool| {
-        tasks
-            .iter()
-            .position(wanted)
-            .expect("a planned task")
-    };
+    let position =
+        |wanted: &dyn Fn(&NodeTask) -> bool| tasks.iter().position(wanted).expect("a planned task");
     let mount_started = position(
         &|task| matches!(task, NodeTask::ServiceAction { unit, action: ServiceActionKind::Start, .. } if unit == "mnt-etcd\\x2dmain.mount"),
     );
@@ -373,4 +381,82 @@ fn found_etcd_volumes_are_formatted_mounted_before_the_kubelet_and_peers_named()
         )),
         "{pod}"
     );
+}
+
+fn hosts_entries(tasks: &[NodeTask]) -> Option<Vec<HostEntry>> {
+    tasks.iter().find_map(|task| match task {
+        NodeTask::HostsBlock { entries, .. } => Some(entries.clone()),
+        _ => None,
+    })
+}
+
+fn has_unit(tasks: &[NodeTask], wanted: &str) -> bool {
+    tasks
+        .iter()
+        .any(|task| matches!(task, NodeTask::SystemdUnit { name, .. } if name == wanted))
+}
+
+#[test]
+fn without_dns_every_node_maps_the_api_server_to_the_control_plane_in_hosts() {
+    let mut configs = fixtures::configs("s3://berth-state/dev.example.com");
+    let control_plane_addresses: Vec<IpAddr> = vec![
+        IpAddr::from([172, 20, 32, 10]),
+        IpAddr::from([172, 20, 64, 11]),
+    ];
+    let internal = format!("api.internal.{}", fixtures::CLUSTER);
+
+    let mut worker = configs.remove(NODE_GROUP).unwrap();
+    // With DNS a worker keeps no hosts block and runs no sync.
+    let tasks = planned_config(worker.clone());
+    assert_eq!(hosts_entries(&tasks), None);
+    assert!(!has_unit(&tasks, "nodeup-sync.timer"));
+
+    worker.api_server_in_hosts = true;
+    let tasks = planned_with_facts(
+        worker,
+        &BTreeMap::new(),
+        BTreeMap::new(),
+        Vec::new(),
+        control_plane_addresses.clone(),
+    )
+    .unwrap();
+    assert_eq!(
+        hosts_entries(&tasks).expect("a hosts block"),
+        control_plane_addresses
+            .iter()
+            .map(|address| HostEntry {
+                address: *address,
+                names: vec![internal.clone()],
+            })
+            .collect::<Vec<_>>()
+    );
+    assert!(has_unit(&tasks, "nodeup-sync.timer"));
+    let kubeconfig = manifest(&tasks, "bootstrap-kubeconfig");
+    assert!(
+        kubeconfig.contains(&format!("server: https://{internal}")),
+        "{kubeconfig}"
+    );
+
+    // A control-plane node lists itself with its etcd names and the API server's.
+    let mut control_plane = configs.remove(CONTROL_PLANE_GROUP).unwrap();
+    control_plane.api_server_in_hosts = true;
+    let tasks = planned_with_facts(
+        control_plane,
+        &BTreeMap::new(),
+        BTreeMap::new(),
+        Vec::new(),
+        control_plane_addresses,
+    )
+    .unwrap();
+    let entries = hosts_entries(&tasks).expect("a hosts block");
+    assert_eq!(entries[0].address, identity().internal_ip);
+    assert_eq!(
+        entries[0].names,
+        [
+            internal.clone(),
+            format!("etcd-a.internal.{}", fixtures::CLUSTER),
+            format!("etcd-events-a.internal.{}", fixtures::CLUSTER),
+        ]
+    );
+    assert_eq!(entries[1].names, [internal]);
 }

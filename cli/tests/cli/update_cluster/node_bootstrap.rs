@@ -303,7 +303,20 @@ pub(super) fn assert_files(root: &Path, expected: &[&str]) {
 /// Creates the public DNS zone, an S3 state store and the asset mirror, then creates
 /// `cluster` with `create_args` and updates it (`--yes`, then a check that nothing is left).
 pub(super) fn create_and_update(world: &World, cluster: &str, create_args: &[&str]) {
-    world.block_on(create_public_zone(&world.aws, ZONE));
+    create_and_update_with(world, cluster, create_args, true);
+}
+
+/// [`create_and_update`], in the public zone [`ZONE`] when `dns`, else without DNS (the API
+/// behind its load balancer, nodes resolving it through `/etc/hosts`).
+pub(super) fn create_and_update_with(
+    world: &World,
+    cluster: &str,
+    create_args: &[&str],
+    dns: bool,
+) {
+    if dns {
+        world.block_on(create_public_zone(&world.aws, ZONE));
+    }
     let bucket = unique_bucket("berth-bootstrap");
     create_bucket(world, &bucket);
     let store = format!("s3://{bucket}/clusters");
@@ -325,7 +338,11 @@ pub(super) fn create_and_update(world: &World, cluster: &str, create_args: &[&st
     ok(berth()
         .args(["create", "cluster", cluster])
         .args(create_args)
-        .args(["--dns-zone", ZONE])
+        .args(if dns {
+            vec!["--dns-zone", ZONE]
+        } else {
+            Vec::new()
+        })
         .arg("--ssh-public-key")
         .arg(key));
     ok(berth().args(["update", "cluster", cluster, "--yes"]));
@@ -415,4 +432,72 @@ fn control_plane_and_worker_bootstrap_from_their_user_data() {
     );
     let second = bootstrap_with(&world, &script, &control_plane, "172.20.32.20", &flags);
     assert!(second.contains("nodeup: 0 changes"), "{second}");
+}
+
+#[test]
+fn without_dns_nodes_resolve_the_api_server_through_their_hosts_file() {
+    nodeup_binary_is_built();
+    let world = World::new();
+    let cluster = "nodns.k8s.local";
+    create_and_update_with(&world, cluster, &["--zones", "us-east-1a"], false);
+    let machines = world.context.path().join("machines");
+    let internal = format!("api.internal.{cluster}");
+
+    // The control-plane node: the API server's name at its own address.
+    let group = format!("control-plane-us-east-1a.{cluster}");
+    let instance = instance_of(&world, &group);
+    let control_plane = machines.join("control-plane");
+    make_block_devices(&world, &control_plane.join("root"), "us-east-1a");
+    let flags = format!(" --instance-id='{instance}' --zone='us-east-1a'");
+    bootstrap_with(
+        &world,
+        &user_data(&world, &group),
+        &control_plane,
+        "172.20.32.20",
+        &flags,
+    );
+    let hosts = std::fs::read_to_string(control_plane.join("root/etc/hosts")).expect("hosts");
+    assert!(
+        hosts
+            .lines()
+            .any(|line| line.starts_with("172.20.32.20\t") && line.contains(&internal)),
+        "{hosts}"
+    );
+
+    // The worker: the API server's name at the control-plane instance's address (as EC2
+    // has it), its kubelet pointed at that name, and a sync timer to keep it current.
+    let worker = machines.join("worker");
+    bootstrap(
+        &world,
+        &user_data(&world, &format!("nodes-us-east-1a.{cluster}")),
+        &worker,
+        "172.20.32.10",
+    );
+    let root = worker.join("root");
+    let described = world
+        .block_on(
+            world
+                .aws
+                .ec2
+                .describe_instances()
+                .instance_ids(&instance)
+                .send(),
+        )
+        .expect("DescribeInstances");
+    let address = described.reservations()[0].instances()[0]
+        .private_ip_address()
+        .expect("a private address")
+        .to_owned();
+    let hosts = std::fs::read_to_string(root.join("etc/hosts")).expect("hosts");
+    assert!(
+        hosts.contains(&format!("{address}\t{internal}\n")),
+        "{hosts}"
+    );
+    let kubeconfig = std::fs::read_to_string(root.join("var/lib/kubelet/bootstrap-kubeconfig"))
+        .expect("kubeconfig");
+    assert!(
+        kubeconfig.contains(&format!("server: https://{internal}")),
+        "{kubeconfig}"
+    );
+    assert!(root.join("etc/systemd/system/nodeup-sync.timer").exists());
 }
