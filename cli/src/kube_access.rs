@@ -3,14 +3,23 @@
 //! both, and a kube client built from that kubeconfig.
 //!
 //! The kubeconfig is standard (PEM base64-encoded in the `*-data` fields) and names its
-//! cluster, user and context after the Berth cluster. The server is `https://` plus the spec's
-//! `masterPublicName` (default `api.<cluster>`), unless the user passes `--server` to reach
-//! the API through a tunnel or bastion.
+//! cluster, user and context after the Berth cluster. The server is `--server` when the user
+//! passes one (to reach the API through a tunnel or bastion). Otherwise, for a cluster with
+//! DNS it is `https://` plus the spec's `masterPublicName` (default `api.<cluster>`); a
+//! cluster without DNS has no record of that name, so the server is its API load balancer's
+//! DNS name (one ELBv2 DescribeLoadBalancers), with `tls-server-name` set to
+//! `masterPublicName`, a name the API server's certificate carries.
 
 use std::time::Duration;
 
+use anyhow::Context as _;
+use berth_cloudup::{
+    aws::{AwsClients, load_balancer_dns_name},
+    engine::TaskError,
+};
 use berth_model::{
-    Cluster,
+    Cluster, DnsType,
+    builders::api_load_balancer_name,
     client_certificate::{self, ClientCertificate, ClientCertificateError},
 };
 use kube::config::{
@@ -19,7 +28,7 @@ use kube::config::{
 };
 use time::OffsetDateTime;
 
-use crate::spec_store::SpecStore;
+use crate::{aws_session, spec_store::SpecStore};
 
 /// The store name of the CA that signs API clients.
 pub(crate) const KUBERNETES_CA: &str = "kubernetes-ca";
@@ -54,6 +63,22 @@ pub(crate) enum KubeAccessError {
         "a credential lifetime of {seconds}s is not possible: give a positive duration such as 1h or 18h"
     )]
     InvalidValidity { seconds: u64 },
+    /// A cluster without DNS whose API load balancer does not exist (yet).
+    #[error(
+        "cluster `{cluster}` has no DNS name for its API and its API load balancer `{load_balancer}` does not exist: run `berth update cluster {cluster} --yes` to create it, or pass `--server URL`"
+    )]
+    NoApiLoadBalancer {
+        cluster: String,
+        load_balancer: String,
+    },
+    /// Looking the API load balancer up failed.
+    #[error("failed to look up the API load balancer `{load_balancer}` of cluster `{cluster}`")]
+    LookUpApiLoadBalancer {
+        cluster: String,
+        load_balancer: String,
+        #[source]
+        source: TaskError,
+    },
     /// Issuing the client certificate failed for another reason.
     #[error("failed to issue an admin certificate for cluster `{cluster}`")]
     Issue {
@@ -79,9 +104,13 @@ pub(crate) enum KubeAccessError {
 }
 
 impl KubeAccessError {
-    /// Whether the user can fix it (a missing CA, a bad duration or server URL).
+    /// Whether the user can fix it (a missing CA or load balancer, a bad duration or server
+    /// URL).
     pub(crate) fn is_user_error(&self) -> bool {
-        !matches!(self, Self::Issue { .. } | Self::Client { .. })
+        !matches!(
+            self,
+            Self::Issue { .. } | Self::Client { .. } | Self::LookUpApiLoadBalancer { .. }
+        )
     }
 }
 
@@ -92,8 +121,70 @@ pub(crate) struct AdminKubeconfig {
     pub(crate) kubeconfig: Kubeconfig,
     /// The API server URL it points at.
     pub(crate) server: String,
+    /// The name the server's certificate is checked against when it is not the URL's host.
+    pub(crate) tls_server_name: Option<String>,
     /// When the client certificate expires.
     pub(crate) expires_at: OffsetDateTime,
+}
+
+/// Where a kubeconfig points: the URL, and the name to verify the certificate against when the
+/// URL's host is not one the certificate carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ApiServer {
+    /// `https://…`.
+    pub(crate) url: String,
+    /// The kubeconfig's `tls-server-name`.
+    pub(crate) tls_server_name: Option<String>,
+}
+
+/// The cluster's API server: `override_url` when given; else, for a cluster without DNS but
+/// with an API load balancer, that load balancer's DNS name (looked up in AWS) verified as
+/// `masterPublicName`; else [`api_server_url`]. Only the load balancer case calls AWS.
+///
+/// # Errors
+/// [`KubeAccessError::NoApiLoadBalancer`] when the load balancer does not exist.
+pub(crate) async fn api_server(
+    cluster: &Cluster,
+    override_url: Option<&str>,
+) -> anyhow::Result<ApiServer> {
+    if let Some(url) = override_url {
+        return Ok(ApiServer {
+            url: url.to_owned(),
+            tls_server_name: None,
+        });
+    }
+    let endpoint = berth_model::api_endpoint(cluster);
+    if endpoint.dns_type != DnsType::None || !endpoint.load_balancer {
+        return Ok(ApiServer {
+            url: api_server_url(cluster),
+            tls_server_name: None,
+        });
+    }
+    let name = &cluster.metadata.name;
+    let load_balancer = api_load_balancer_name(name);
+    let region = aws_session::region_of(cluster)
+        .context("the cluster has no subnets with a zone, so its region is unknown")?;
+    let clients = AwsClients::new(&aws_session::load(&region).await);
+    let dns_name = load_balancer_dns_name(&clients.elb, &load_balancer)
+        .await
+        .map_err(|source| KubeAccessError::LookUpApiLoadBalancer {
+            cluster: name.clone(),
+            load_balancer: load_balancer.clone(),
+            source,
+        })?
+        .filter(|dns_name| !dns_name.is_empty())
+        .ok_or_else(|| KubeAccessError::NoApiLoadBalancer {
+            cluster: name.clone(),
+            load_balancer,
+        })?;
+    Ok(ApiServer {
+        url: format!("https://{dns_name}"),
+        tls_server_name: Some(if endpoint.public_name.is_empty() {
+            format!("api.{name}")
+        } else {
+            endpoint.public_name
+        }),
+    })
 }
 
 /// The URL of the cluster's API server as the spec names it: `https://<masterPublicName>`,
@@ -106,10 +197,12 @@ pub(crate) fn api_server_url(cluster: &Cluster) -> String {
 }
 
 /// Issues admin credentials (`berth-admin` in `system:masters`) valid for `validity` and
-/// returns a kubeconfig for the cluster with them; `server` overrides the spec's endpoint.
+/// returns a kubeconfig for the cluster with them; `server` overrides the spec's endpoint
+/// (see [`api_server`]).
 ///
 /// Fails with [`crate::error::CommandError::ClusterNotFound`] when the cluster is not in the
-/// store and [`KubeAccessError::MissingCa`] when its CA is not.
+/// store, [`KubeAccessError::MissingCa`] when its CA is not and
+/// [`KubeAccessError::NoApiLoadBalancer`] when the API has no endpoint yet.
 pub(crate) async fn admin_kubeconfig(
     specs: &SpecStore,
     server: Option<&str>,
@@ -119,10 +212,11 @@ pub(crate) async fn admin_kubeconfig(
     let name = specs.cluster_name();
     let (ca_certificate, ca_key) = read_ca(specs).await?;
     let certificate = issue_admin_certificate(name, &ca_certificate, &ca_key, validity)?;
-    let server = server.map_or_else(|| api_server_url(&cluster), str::to_owned);
+    let server = api_server(&cluster, server).await?;
     Ok(AdminKubeconfig {
         kubeconfig: kubeconfig(name, &server, &ca_certificate, &certificate),
-        server,
+        server: server.url,
+        tls_server_name: server.tls_server_name,
         expires_at: certificate.not_after,
     })
 }
@@ -215,7 +309,7 @@ fn issue_admin_certificate(
 /// A kubeconfig with one cluster, user and context, all named `name`, as the current context.
 fn kubeconfig(
     name: &str,
-    server: &str,
+    server: &ApiServer,
     ca_certificate: &str,
     certificate: &ClientCertificate,
 ) -> Kubeconfig {
@@ -225,7 +319,8 @@ fn kubeconfig(
         clusters: vec![NamedCluster {
             name: name.to_owned(),
             cluster: Some(kube::config::Cluster {
-                server: Some(server.to_owned()),
+                server: Some(server.url.clone()),
+                tls_server_name: server.tls_server_name.clone(),
                 certificate_authority_data: Some(client_certificate::to_kubeconfig_data(
                     ca_certificate,
                 )),
@@ -281,19 +376,22 @@ mod tests {
     #[tokio::test]
     async fn kube_accepts_the_kubeconfig() {
         let (ca, certificate) = admin(Duration::from_secs(18 * 60 * 60));
-        let kubeconfig = kubeconfig(
-            "c.example.com",
-            "https://api.c.example.com",
-            &ca,
-            &certificate,
-        );
+        let server = ApiServer {
+            url: "https://api-c-example-com-0123.elb.us-east-1.amazonaws.com".into(),
+            tls_server_name: Some("api.c.example.com".into()),
+        };
+        let kubeconfig = kubeconfig("c.example.com", &server, &ca, &certificate);
         let config =
             kube::Config::from_custom_kubeconfig(kubeconfig.clone(), &KubeConfigOptions::default())
                 .await
                 .unwrap();
-        assert_eq!(config.cluster_url.to_string(), "https://api.c.example.com/");
+        assert_eq!(
+            config.cluster_url.to_string(),
+            "https://api-c-example-com-0123.elb.us-east-1.amazonaws.com/"
+        );
+        assert_eq!(config.tls_server_name.as_deref(), Some("api.c.example.com"));
         assert_eq!(config.root_cert.map(|certs| certs.len()), Some(1));
-        client("c.example.com", "https://api.c.example.com", kubeconfig)
+        client("c.example.com", &server.url, kubeconfig)
             .await
             .unwrap();
     }
@@ -345,5 +443,38 @@ mod tests {
         assert_eq!(api_server_url(&cluster), "https://api.c.example.com");
         cluster.spec.master_public_name = Some("k8s.example.org".into());
         assert_eq!(api_server_url(&cluster), "https://k8s.example.org");
+    }
+
+    #[tokio::test]
+    async fn with_dns_or_a_server_override_aws_is_not_asked() {
+        let (mut cluster, _) = berth_model::build_cluster(&berth_model::CreateClusterOptions {
+            name: "c.example.com".into(),
+            zones: vec!["us-east-1a".into()],
+            config_base: "s3://bucket/c.example.com".into(),
+            ..berth_model::CreateClusterOptions::default()
+        })
+        .unwrap();
+        // No DNS: only an override avoids the load balancer lookup.
+        let overridden = api_server(&cluster, Some("https://127.0.0.1:6443"))
+            .await
+            .unwrap();
+        assert_eq!(
+            overridden,
+            ApiServer {
+                url: "https://127.0.0.1:6443".into(),
+                tls_server_name: None,
+            }
+        );
+        cluster.spec.dns_zone = Some("example.com".into());
+        cluster.spec.topology = None;
+        cluster.spec.api = None;
+        let named = api_server(&cluster, None).await.unwrap();
+        assert_eq!(
+            named,
+            ApiServer {
+                url: "https://api.c.example.com".into(),
+                tls_server_name: None,
+            }
+        );
     }
 }

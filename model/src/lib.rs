@@ -38,7 +38,9 @@ pub mod validate;
 pub mod version;
 
 pub use api::{document::*, v1alpha2::*};
-pub use complete::{CloudFacts, CompleteError, CompletedCluster, complete};
+pub use complete::{
+    ApiEndpoint, CloudFacts, CompleteError, CompletedCluster, api_endpoint, complete,
+};
 pub use create::{
     CreateClusterOptions, CreateError, DEFAULT_IMAGE, DEFAULT_MACHINE_TYPE, build_cluster,
 };

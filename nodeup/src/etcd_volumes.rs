@@ -613,30 +613,48 @@ async fn detach_and_wait(
         .send()
         .await
         .map_err(|error| failed(Box::new(error)))?;
+    let waited = wait_for(ec2, &volume.volume_id, |found| {
+        let state = found.state();
+        (
+            state == Some(&VolumeState::Available),
+            state.map_or("unknown".to_owned(), |state| state.as_str().to_owned()),
+        )
+    })
+    .await
+    .map_err(failed)?;
+    match waited {
+        None => Ok(()),
+        Some(last) => Err(failed(
+            format!("still {last} after {}s", ATTACH_TIMEOUT.as_secs()).into(),
+        )),
+    }
+}
+
+/// Describes `volume_id` every [`ATTACH_POLL`] until `observe` says it is done (it returns
+/// whether, and the state to report); `None` when done, the last state after
+/// [`ATTACH_TIMEOUT`].
+async fn wait_for(
+    ec2: &aws_sdk_ec2::Client,
+    volume_id: &str,
+    observe: impl Fn(&Volume) -> (bool, String),
+) -> Result<Option<String>, BoxError> {
     let deadline = tokio::time::Instant::now() + ATTACH_TIMEOUT;
     loop {
         let described = ec2
             .describe_volumes()
-            .volume_ids(&volume.volume_id)
+            .volume_ids(volume_id)
             .send()
             .await
-            .map_err(|error| failed(Box::new(error)))?;
-        let state = described
+            .map_err(Box::new)?;
+        let (done, state) = described
             .volumes()
             .first()
-            .and_then(|found| found.state().cloned());
-        if state == Some(VolumeState::Available) {
-            return Ok(());
+            .map_or((false, "none".to_owned()), &observe);
+        if done {
+            return Ok(None);
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err(failed(
-                format!(
-                    "still {} after {}s",
-                    state.map_or("unknown".to_owned(), |state| state.as_str().to_owned()),
-                    ATTACH_TIMEOUT.as_secs()
-                )
-                .into(),
-            ));
+            return Ok(Some(state));
         }
         tokio::time::sleep(ATTACH_POLL).await;
     }
@@ -671,36 +689,27 @@ async fn attach_and_wait(
         .send()
         .await
         .map_err(|error| failed(Box::new(error)))?;
-    let deadline = tokio::time::Instant::now() + ATTACH_TIMEOUT;
-    loop {
-        let described = ec2
-            .describe_volumes()
-            .volume_ids(&volume.volume_id)
-            .send()
-            .await
-            .map_err(|error| failed(Box::new(error)))?;
-        let state = described
-            .volumes()
-            .first()
-            .and_then(|found| {
-                found
-                    .attachments()
-                    .iter()
-                    .find(|attachment| attachment.instance_id() == Some(instance_id))
-            })
-            .and_then(|attachment| attachment.state().cloned());
-        if state == Some(VolumeAttachmentState::Attached) {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(EtcdVolumeError::AttachTimeout {
-                cluster: volume.cluster.clone(),
-                volume_id: volume.volume_id.clone(),
-                instance_id: instance_id.to_owned(),
-                state: state.map_or("none".to_owned(), |state| state.as_str().to_owned()),
-                timeout: ATTACH_TIMEOUT,
-            });
-        }
-        tokio::time::sleep(ATTACH_POLL).await;
+    let waited = wait_for(ec2, &volume.volume_id, |found| {
+        let state = found
+            .attachments()
+            .iter()
+            .find(|attachment| attachment.instance_id() == Some(instance_id))
+            .and_then(|attachment| attachment.state());
+        (
+            state == Some(&VolumeAttachmentState::Attached),
+            state.map_or("none".to_owned(), |state| state.as_str().to_owned()),
+        )
+    })
+    .await
+    .map_err(failed)?;
+    match waited {
+        None => Ok(()),
+        Some(state) => Err(EtcdVolumeError::AttachTimeout {
+            cluster: volume.cluster.clone(),
+            volume_id: volume.volume_id.clone(),
+            instance_id: instance_id.to_owned(),
+            state,
+            timeout: ATTACH_TIMEOUT,
+        }),
     }
 }

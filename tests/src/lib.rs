@@ -13,6 +13,7 @@
 //! `kube` crate. It is for tests only; it panics
 //! with a clear message when its setup fails.
 
+pub mod emulated_network;
 pub mod fault_proxy;
 mod http;
 pub mod instance_nodes;

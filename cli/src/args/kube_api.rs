@@ -6,8 +6,9 @@ use clap::Args;
 #[derive(Debug, Clone, Args)]
 pub(crate) struct KubeApiArgs {
     /// The API server URL to use instead of the cluster's API endpoint
-    /// (`https://api.<cluster>` unless the spec says otherwise), e.g. through an SSH tunnel or a
-    /// bastion: `https://127.0.0.1:6443`.
+    /// (`https://<masterPublicName>`, by default `https://api.<cluster>`; for a cluster without
+    /// DNS, its API load balancer), e.g. through an SSH tunnel or a bastion:
+    /// `https://127.0.0.1:6443`.
     #[arg(long, value_name = "URL", value_parser = parse_server)]
     pub(crate) server: Option<String>,
 }

@@ -4,8 +4,8 @@
 //! By default the cluster's entries are merged into the user's kubeconfig (the first path of
 //! `$KUBECONFIG`, else `~/.kube/config`): entries of the same name are replaced, all others
 //! kept, and the current context becomes the cluster's. `--out FILE` writes a kubeconfig with
-//! only this cluster instead. Files are replaced atomically and are readable by their owner
-//! only. Key material is never printed.
+//! only this cluster instead. The server is what [`kube_access::api_server`] resolves. Files
+//! are replaced atomically and are readable by their owner only. Key material is never printed.
 
 use std::{
     io::Write as _,
@@ -54,9 +54,12 @@ pub(crate) async fn run(
     let yaml = berth_model::nodeup_config::render_yaml(&kubeconfig)
         .context("failed to render the kubeconfig")?;
     write_private(&path, &yaml)?;
+    let server = match &admin.tls_server_name {
+        Some(tls_name) => format!("{}, certificate checked for {tls_name}", admin.server),
+        None => admin.server.clone(),
+    };
     printer::note(&format!(
-        "Wrote context `{name}` (server {}) to {}; its admin credentials expire at {}.",
-        admin.server,
+        "Wrote context `{name}` (server {server}) to {}; its admin credentials expire at {}.",
         path.display(),
         expiry(admin.expires_at),
     ));

@@ -1,6 +1,8 @@
 //! `berth export kubeconfig --admin`: the kubeconfig it writes (server, CA, a client
 //! certificate the cluster CA signed and when it expires), merging into an existing file, and
-//! refusals that write nothing.
+//! refusals that write nothing. The clusters here have DNS, so their server is
+//! `https://api.<cluster>` and no AWS call is made (the tests set no AWS endpoint); a cluster
+//! without DNS is reached through its API load balancer, looked up in the AWS emulator.
 
 use std::path::Path;
 
@@ -10,15 +12,24 @@ use berth_model::client_certificate::{
 use kube::config::Kubeconfig;
 use time::{Duration, OffsetDateTime};
 
-use crate::context::{TestContext, ok, run};
+use crate::{
+    context::{TestContext, ok, run},
+    update_cluster::world::{PUBLIC_CLUSTER, World},
+};
 
 const CLUSTER: &str = "k.example.com";
 
 fn context_with_cluster() -> TestContext {
     let context = TestContext::new();
-    ok(context
-        .berth()
-        .args(["create", "cluster", CLUSTER, "--zones", "us-east-1a"]));
+    ok(context.berth().args([
+        "create",
+        "cluster",
+        CLUSTER,
+        "--zones",
+        "us-east-1a",
+        "--dns-zone",
+        "example.com",
+    ]));
     context
 }
 
@@ -238,4 +249,75 @@ fn without_admin_it_refuses() {
     assert_eq!(result.code, 1, "{}", result.stderr);
     assert!(result.stderr.contains("--admin"), "{}", result.stderr);
     assert!(!context.path().join("home/.kube").exists());
+}
+
+/// The server and `tls-server-name` of the only cluster entry of the kubeconfig at `path`.
+fn server_of(path: &Path) -> (String, Option<String>) {
+    let kubeconfig = read(path);
+    let cluster = kubeconfig.clusters[0]
+        .cluster
+        .clone()
+        .expect("a cluster entry");
+    (cluster.server.expect("a server"), cluster.tls_server_name)
+}
+
+#[test]
+fn without_dns_the_server_is_the_api_load_balancer_checked_as_the_public_name() {
+    let world = World::new();
+    world.create_public_cluster();
+    let out = world.context.path().join("kubeconfig");
+    let export = |extra: &[&str]| {
+        run(world
+            .berth()
+            .args(["export", "kubeconfig", PUBLIC_CLUSTER, "--admin", "--out"])
+            .arg(&out)
+            .args(extra))
+    };
+    let load_balancer = berth_model::builders::api_load_balancer_name(PUBLIC_CLUSTER);
+
+    // Not applied yet: no load balancer, so no server to write.
+    for result in [
+        export(&[]),
+        run(world.berth().args(["validate", "cluster", PUBLIC_CLUSTER])),
+    ] {
+        assert_eq!(result.code, 1, "{}", result.stderr);
+        for part in [
+            load_balancer.as_str(),
+            PUBLIC_CLUSTER,
+            "berth update cluster a.example.com --yes",
+            "--server",
+        ] {
+            assert!(result.stderr.contains(part), "{part}: {}", result.stderr);
+        }
+    }
+    assert!(!out.exists());
+
+    world.apply(PUBLIC_CLUSTER);
+    let described = world.block_on(
+        world
+            .aws
+            .elb
+            .describe_load_balancers()
+            .names(&load_balancer)
+            .send(),
+    );
+    let dns_name = described.expect("DescribeLoadBalancers").load_balancers()[0]
+        .dns_name()
+        .expect("the load balancer has a DNS name")
+        .to_owned();
+    let exported = export(&[]);
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    assert!(exported.stderr.contains(&dns_name), "{}", exported.stderr);
+    assert_eq!(
+        server_of(&out),
+        (
+            format!("https://{dns_name}"),
+            Some(format!("api.{PUBLIC_CLUSTER}"))
+        )
+    );
+
+    // `--server` wins, and names the host to check itself.
+    let overridden = export(&["--server", "https://127.0.0.1:6443"]);
+    assert_eq!(overridden.code, 0, "{}", overridden.stderr);
+    assert_eq!(server_of(&out), ("https://127.0.0.1:6443".to_owned(), None));
 }

@@ -482,6 +482,34 @@ fn real_apiserver_export_kubeconfig_admin_is_a_cluster_admin_and_other_cas_are_r
                 .await
                 .expect("and list nodes");
 
+            // A kubeconfig's `tls-server-name` (what Berth writes for a cluster reached through
+            // its load balancer) is the name the serving certificate is checked for: this one
+            // names `localhost` and 127.0.0.1, not `api.<cluster>`.
+            for (tls_server_name, verifies) in [("localhost", true), ("api.k.example.com", false)] {
+                let mut kubeconfig = kube::config::Kubeconfig::read_from(&ours).unwrap();
+                kubeconfig.clusters[0]
+                    .cluster
+                    .as_mut()
+                    .unwrap()
+                    .tls_server_name = Some(tls_server_name.to_owned());
+                let config = kube::Config::from_custom_kubeconfig(
+                    kubeconfig,
+                    &kube::config::KubeConfigOptions::default(),
+                )
+                .await
+                .expect("a client configuration");
+                let listed = Api::<Namespace>::all(kube::Client::try_from(config).unwrap())
+                    .list(&ListParams::default())
+                    .await;
+                match listed {
+                    Ok(_) => assert!(verifies, "{version}: {tls_server_name} was accepted"),
+                    Err(error) => assert!(
+                        !verifies && format!("{error:?}").contains("NotValidForName"),
+                        "{version}: {tls_server_name}: {error:?}"
+                    ),
+                }
+            }
+
             // The other cluster's client certificate, trusting this server: the server
             // itself must refuse it.
             let ours_config = kube::config::Kubeconfig::read_from(&ours).unwrap();

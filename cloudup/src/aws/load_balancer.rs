@@ -4,7 +4,8 @@
 //! created without any; subnets, the groups of an NLB that has some, and tags change in
 //! place. Its output carries `dns_name` and `zone_id` for the DNS alias.
 //!
-//! Also owns the ELBv2 helper the listener shares: describing load balancers by name.
+//! Also owns the ELBv2 helpers the listener and the CLI share: describing load balancers by
+//! name, and [`load_balancer_dns_name`].
 
 use std::collections::BTreeSet;
 
@@ -251,6 +252,22 @@ pub(super) async fn describe_load_balancers(
         Err(error) if error.code() == Some("LoadBalancerNotFound") => Ok(Vec::new()),
         Err(error) => Err(aws_error("DescribeLoadBalancers", error)),
     }
+}
+
+/// The DNS name of the load balancer called `name` (one DescribeLoadBalancers), or `None` when
+/// there is no such load balancer.
+///
+/// # Errors
+/// [`TaskError`] when the call fails for another reason.
+pub async fn load_balancer_dns_name(
+    elb: &aws_sdk_elasticloadbalancingv2::Client,
+    name: &str,
+) -> Result<Option<String>, TaskError> {
+    let found = describe_load_balancers(elb, &[name.to_owned()]).await?;
+    Ok(found
+        .into_iter()
+        .find(|balancer| balancer.name == name)
+        .map(|balancer| balancer.dns_name))
 }
 
 impl ObservedLoadBalancer {

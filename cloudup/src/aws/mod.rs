@@ -33,3 +33,4 @@ mod vpc;
 
 pub use clients::AwsClients;
 pub(crate) use error::{aws_error, missing};
+pub use load_balancer::load_balancer_dns_name;

@@ -19,6 +19,7 @@ use berth_model::{
 };
 use berth_state_store::ObjectStore;
 use berth_test_support::{
+    emulated_network,
     fault_proxy::{FaultConfig, FaultProxy},
     moto::{MotoServer, REGION},
 };
@@ -497,30 +498,9 @@ async fn a_private_ha_cluster_is_deleted_completely_and_nothing_else() {
 async fn a_shared_vpc_and_everything_foreign_in_it_survive() {
     let clients = support::clients().await;
     let ec2 = &clients.ec2;
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.50.0.0/16")
-        .send()
-        .await
-        .unwrap();
-    let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_owned();
-    let subnet = |cidr: &'static str| {
-        let vpc_id = vpc_id.clone();
-        async move {
-            ec2.create_subnet()
-                .vpc_id(vpc_id)
-                .cidr_block(cidr)
-                .availability_zone("us-east-1a")
-                .send()
-                .await
-                .unwrap()
-                .subnet()
-                .unwrap()
-                .subnet_id()
-                .unwrap()
-                .to_owned()
-        }
-    };
+    let vpc_id = emulated_network::create_vpc(ec2, "10.50.0.0/16").await;
+    let subnet =
+        |cidr: &'static str| emulated_network::create_subnet(ec2, &vpc_id, cidr, "us-east-1a");
     let shared_subnet = subnet("10.50.1.0/24").await;
     let foreign_subnet = subnet("10.50.2.0/24").await;
     let foreign_group = ec2
@@ -534,16 +514,7 @@ async fn a_shared_vpc_and_everything_foreign_in_it_survive() {
         .group_id()
         .unwrap()
         .to_owned();
-    let image = ec2
-        .describe_images()
-        .owners("099720109477")
-        .send()
-        .await
-        .unwrap()
-        .images()[0]
-        .image_id()
-        .unwrap()
-        .to_owned();
+    let image = emulated_network::ubuntu_image(ec2).await;
     let foreign_instance = ec2
         .run_instances()
         .image_id(image)

@@ -14,6 +14,7 @@ use berth_model::aws::{
     SecurityGroup, SecurityGroupRule, Subnet, Tags, Vpc,
 };
 use berth_state_store::ObjectStore;
+use berth_test_support::emulated_network;
 
 use crate::support;
 
@@ -636,28 +637,9 @@ async fn assert_replacement<T: Reconcile>(
 async fn shared_vpc_and_subnet_are_found_by_id_and_only_tagged_shared() {
     let env = Env::new().await;
     let ec2 = &env.clients.ec2;
-    let vpc_id = ec2
-        .create_vpc()
-        .cidr_block("10.40.0.0/16")
-        .send()
-        .await
-        .unwrap()
-        .vpc()
-        .and_then(|vpc| vpc.vpc_id())
-        .unwrap()
-        .to_owned();
-    let subnet_id = ec2
-        .create_subnet()
-        .vpc_id(&vpc_id)
-        .cidr_block("10.40.1.0/24")
-        .availability_zone("us-east-1a")
-        .send()
-        .await
-        .unwrap()
-        .subnet()
-        .and_then(|subnet| subnet.subnet_id())
-        .unwrap()
-        .to_owned();
+    let vpc_id = emulated_network::create_vpc(ec2, "10.40.0.0/16").await;
+    let subnet_id =
+        emulated_network::create_subnet(ec2, &vpc_id, "10.40.1.0/24", "us-east-1a").await;
     ec2.create_tags()
         .resources(&subnet_id)
         .tags(Tag::builder().key("Name").value("their-subnet").build())

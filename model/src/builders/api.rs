@@ -34,7 +34,7 @@ pub fn build(
         LoadBalancerType::Public => "internet-facing",
         LoadBalancerType::Internal => "internal",
     };
-    let name = names::elb_name("api", context.name());
+    let name = names::api_load_balancer_name(context.name());
     let load_balancer = graph.add(LoadBalancer {
         name: name.clone(),
         scheme: scheme.to_owned(),

@@ -33,6 +33,7 @@ mod weight;
 
 pub use context::{BuildContext, BuildFacts, HostedZoneFact, NodeBootstrap, NodeupAsset};
 pub use error::BuildError;
+pub use names::api_load_balancer_name;
 pub use weight::critical_path_weight;
 
 use crate::aws::Graph;

@@ -27,6 +27,13 @@ pub(crate) fn role_tag(role: NodeRole) -> String {
     format!("k8s.io/role/{}", role.as_str())
 }
 
+/// The name of a cluster's API load balancer, `api-<cluster with dots as dashes>` (truncated
+/// as [`elb_name`] does): what clients look it up by.
+#[must_use]
+pub fn api_load_balancer_name(cluster: &str) -> String {
+    elb_name("api", cluster)
+}
+
 /// `<prefix>-<cluster with dots as dashes>`, truncated to 32 characters with a hash when longer
 /// (kops's `GetELBName32`).
 pub(crate) fn elb_name(prefix: &str, cluster: &str) -> String {

@@ -8,8 +8,8 @@ use super::{
 };
 use crate::{
     AccessSpec, AuthorizationSpec, CiliumNetworkingSpec, CloudProvider, CloudProviderName, Cluster,
-    DEFAULT_KUBERNETES_VERSION, DnsAccessSpec, DnsSpec, DnsType, ExternalDnsSpec, IamSpec,
-    InstanceGroup, KubeApiServerSpec, KubeDnsSpec, KubeProxySpec, KubeletSpec,
+    ClusterSpec, DEFAULT_KUBERNETES_VERSION, DnsAccessSpec, DnsSpec, DnsType, ExternalDnsSpec,
+    IamSpec, InstanceGroup, KubeApiServerSpec, KubeDnsSpec, KubeProxySpec, KubeletSpec,
     LoadBalancerAccessSpec, LoadBalancerClass, LoadBalancerType, NetworkingSpec,
     RbacAuthorizationSpec, TopologySpec, validate::region_of_zone,
 };
@@ -82,38 +82,7 @@ pub(super) fn complete(
     }
 
     // DNS and API endpoint.
-    let topology = spec.topology.get_or_insert_with(TopologySpec::default);
-    let dns_default = if spec.dns_zone.is_some() {
-        DnsType::Public
-    } else {
-        DnsType::None
-    };
-    let dns_type = topology
-        .dns
-        .get_or_insert(DnsSpec {
-            dns_type: dns_default,
-        })
-        .dns_type;
-    let api = spec.api.get_or_insert_with(AccessSpec::default);
-    if api.dns.is_none() && api.load_balancer.is_none() {
-        if dns_type == DnsType::None {
-            api.load_balancer = Some(LoadBalancerAccessSpec::default());
-        } else {
-            api.dns = Some(DnsAccessSpec::default());
-        }
-    }
-    if let Some(load_balancer) = &mut api.load_balancer {
-        load_balancer
-            .load_balancer_type
-            .get_or_insert(LoadBalancerType::Public);
-        load_balancer
-            .class
-            .get_or_insert(LoadBalancerClass::Network);
-    }
-    spec.master_public_name
-        .get_or_insert_with(|| format!("api.{name}"));
-    spec.master_internal_name
-        .get_or_insert_with(|| format!("api.internal.{name}"));
+    let dns_type = complete_api_endpoint(spec, &name);
     if dns_type != DnsType::None {
         spec.external_dns
             .get_or_insert_with(ExternalDnsSpec::default)
@@ -156,6 +125,44 @@ pub(super) fn complete(
         etcd::complete_cluster(etcd_cluster);
     }
     Ok(())
+}
+
+/// Fills the DNS type, the API's access (a load balancer when there is no DNS) and the public
+/// and internal API names; returns the DNS type. Needs no cloud facts.
+pub(super) fn complete_api_endpoint(spec: &mut ClusterSpec, name: &str) -> DnsType {
+    let topology = spec.topology.get_or_insert_with(TopologySpec::default);
+    let dns_default = if spec.dns_zone.is_some() {
+        DnsType::Public
+    } else {
+        DnsType::None
+    };
+    let dns_type = topology
+        .dns
+        .get_or_insert(DnsSpec {
+            dns_type: dns_default,
+        })
+        .dns_type;
+    let api = spec.api.get_or_insert_with(AccessSpec::default);
+    if api.dns.is_none() && api.load_balancer.is_none() {
+        if dns_type == DnsType::None {
+            api.load_balancer = Some(LoadBalancerAccessSpec::default());
+        } else {
+            api.dns = Some(DnsAccessSpec::default());
+        }
+    }
+    if let Some(load_balancer) = &mut api.load_balancer {
+        load_balancer
+            .load_balancer_type
+            .get_or_insert(LoadBalancerType::Public);
+        load_balancer
+            .class
+            .get_or_insert(LoadBalancerClass::Network);
+    }
+    spec.master_public_name
+        .get_or_insert_with(|| format!("api.{name}"));
+    spec.master_internal_name
+        .get_or_insert_with(|| format!("api.internal.{name}"));
+    dns_type
 }
 
 fn check_zones(cluster: &Cluster, facts: &CloudFacts) -> Result<(), CompleteError> {

@@ -11,7 +11,7 @@ mod cluster;
 mod etcd;
 mod instance_group;
 
-use crate::{Cluster, InstanceGroup};
+use crate::{Cluster, DnsType, InstanceGroup};
 
 /// VPC CIDR when neither `networkCIDR` nor `networkID` is given (kops's default).
 pub const DEFAULT_NETWORK_CIDR: &str = "172.20.0.0/16";
@@ -133,6 +133,35 @@ pub fn complete(
         cluster,
         instance_groups,
     })
+}
+
+/// How clients reach a cluster's API server, as [`complete`] defaults it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiEndpoint {
+    /// `spec.topology.dns.type`: with [`DnsType::None`] no record names the API.
+    pub dns_type: DnsType,
+    /// Whether `spec.api.loadBalancer` is set, so the API has a load balancer
+    /// ([`crate::builders::api_load_balancer_name`]).
+    pub load_balancer: bool,
+    /// `spec.masterPublicName` (default `api.<cluster>`), a name the API server's serving
+    /// certificate carries.
+    pub public_name: String,
+}
+
+/// The API endpoint of `cluster` with the defaults [`complete`] would fill; unlike
+/// [`complete`] it needs no cloud facts and cannot fail.
+#[must_use]
+pub fn api_endpoint(cluster: &Cluster) -> ApiEndpoint {
+    let mut spec = cluster.spec.clone();
+    let dns_type = cluster::complete_api_endpoint(&mut spec, &cluster.metadata.name);
+    ApiEndpoint {
+        dns_type,
+        load_balancer: spec
+            .api
+            .as_ref()
+            .is_some_and(|api| api.load_balancer.is_some()),
+        public_name: spec.master_public_name.unwrap_or_default(),
+    }
 }
 
 #[cfg(test)]

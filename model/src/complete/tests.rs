@@ -191,3 +191,33 @@ fn errors_when_facts_are_missing_or_contradict() {
         Err(CompleteError::NonMasqueradeCidr { .. })
     ));
 }
+
+#[test]
+fn the_api_endpoint_agrees_with_completion() {
+    let (cluster, groups) = public_single_zone();
+    for cluster in [cluster.clone(), {
+        let mut with_dns = cluster;
+        with_dns.spec.dns_zone = Some("example.com".into());
+        with_dns.spec.topology = None;
+        with_dns.spec.api = None;
+        with_dns.spec.master_public_name = Some("k8s.example.org".into());
+        with_dns
+    }] {
+        let endpoint = api_endpoint(&cluster);
+        let completed = complete(&cluster, &groups, &facts()).unwrap().cluster;
+        assert_eq!(endpoint, api_endpoint(&completed));
+        let spec = &completed.spec;
+        assert_eq!(
+            endpoint.load_balancer,
+            spec.api.as_ref().unwrap().load_balancer.is_some()
+        );
+        assert_eq!(
+            Some(endpoint.public_name.as_str()),
+            spec.master_public_name.as_deref()
+        );
+    }
+    let endpoint = api_endpoint(&public_single_zone().0);
+    assert_eq!(endpoint.dns_type, DnsType::None);
+    assert!(endpoint.load_balancer);
+    assert_eq!(endpoint.public_name, "api.public.example.com");
+}

@@ -13,6 +13,7 @@ use aws_sdk_route53::types::{HostedZoneConfig, RrType, Vpc, VpcRegion};
 use berth_model::nodeup_config::ApiDnsConfig;
 use berth_nodeup::api_dns::{self, ApiDnsError, RecordChange};
 use berth_test_support::{
+    emulated_network,
     fault_proxy::{FaultConfig, FaultProxy},
     moto::{MotoServer, REGION},
 };
@@ -54,44 +55,16 @@ impl World {
         let ec2 = aws_sdk_ec2::Client::new(&sdk);
         let route53 =
             aws_sdk_route53::Client::new(&sdk.to_builder().endpoint_url(proxy.endpoint()).build());
-        let vpc_id = ec2
-            .create_vpc()
-            .cidr_block("10.40.0.0/16")
-            .send()
-            .await
-            .unwrap()
-            .vpc()
-            .and_then(|vpc| vpc.vpc_id())
-            .unwrap()
-            .to_owned();
-        let subnet_id = ec2
-            .create_subnet()
-            .vpc_id(&vpc_id)
-            .cidr_block("10.40.1.0/24")
-            .availability_zone("us-east-1a")
-            .send()
-            .await
-            .unwrap()
-            .subnet()
-            .and_then(|subnet| subnet.subnet_id())
-            .unwrap()
-            .to_owned();
+        let vpc_id = emulated_network::create_vpc(&ec2, "10.40.0.0/16").await;
+        let subnet_id =
+            emulated_network::create_subnet(&ec2, &vpc_id, "10.40.1.0/24", "us-east-1a").await;
         ec2.modify_subnet_attribute()
             .subnet_id(&subnet_id)
             .map_public_ip_on_launch(AttributeBooleanValue::builder().value(true).build())
             .send()
             .await
             .unwrap();
-        let image_id = ec2
-            .describe_images()
-            .owners("099720109477")
-            .send()
-            .await
-            .unwrap()
-            .images()[0]
-            .image_id()
-            .unwrap()
-            .to_owned();
+        let image_id = emulated_network::ubuntu_image(&ec2).await;
         Self {
             ec2,
             route53,

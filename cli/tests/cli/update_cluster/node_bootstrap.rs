@@ -21,7 +21,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::{
     dns::create_public_zone,
-    node_etcd::{instance_of, make_block_devices},
+    node_etcd::{instance_of, make_block_devices, private_address},
     world::World,
 };
 use crate::context::{ok, run};
@@ -159,8 +159,11 @@ fn create_bucket(world: &World, bucket: &str) {
     assert!(status.contains(" 200 "), "CreateBucket: {status}");
 }
 
-/// The user data of the launch template of the auto scaling group `group`.
-pub(super) fn user_data(world: &World, group: &str) -> String {
+/// The auto scaling group `group`, as the emulator describes it.
+pub(super) fn auto_scaling_group(
+    world: &World,
+    group: &str,
+) -> aws_sdk_autoscaling::types::AutoScalingGroup {
     let groups = world
         .block_on(
             world
@@ -171,7 +174,13 @@ pub(super) fn user_data(world: &World, group: &str) -> String {
                 .send(),
         )
         .expect("DescribeAutoScalingGroups");
-    let template = groups.auto_scaling_groups()[0]
+    groups.auto_scaling_groups()[0].clone()
+}
+
+/// The user data of the launch template of the auto scaling group `group`.
+pub(super) fn user_data(world: &World, group: &str) -> String {
+    let group = auto_scaling_group(world, group);
+    let template = group
         .launch_template()
         .expect("the group has a launch template");
     let versions = world
@@ -474,20 +483,7 @@ fn without_dns_nodes_resolve_the_api_server_through_their_hosts_file() {
         "172.20.32.10",
     );
     let root = worker.join("root");
-    let described = world
-        .block_on(
-            world
-                .aws
-                .ec2
-                .describe_instances()
-                .instance_ids(&instance)
-                .send(),
-        )
-        .expect("DescribeInstances");
-    let address = described.reservations()[0].instances()[0]
-        .private_ip_address()
-        .expect("a private address")
-        .to_owned();
+    let address = private_address(&world, &instance);
     let hosts = std::fs::read_to_string(root.join("etc/hosts")).expect("hosts");
     assert!(
         hosts.contains(&format!("{address}\t{internal}\n")),

@@ -14,7 +14,8 @@ use std::{
 
 use super::{
     node_bootstrap::{
-        ZONE, bootstrap_with, create_and_update, nodeup_binary_is_built, run_bootstrap, user_data,
+        ZONE, auto_scaling_group, bootstrap_with, create_and_update, nodeup_binary_is_built,
+        run_bootstrap, user_data,
     },
     world::World,
 };
@@ -54,17 +55,7 @@ pub(super) fn etcd_volumes(world: &World) -> Vec<(String, String, String, Option
 
 /// The id of the (only) instance of the auto scaling group `group`.
 pub(super) fn instance_of(world: &World, group: &str) -> String {
-    let groups = world
-        .block_on(
-            world
-                .aws
-                .autoscaling
-                .describe_auto_scaling_groups()
-                .auto_scaling_group_names(group)
-                .send(),
-        )
-        .expect("DescribeAutoScalingGroups");
-    groups.auto_scaling_groups()[0].instances()[0]
+    auto_scaling_group(world, group).instances()[0]
         .instance_id()
         .expect("an instance id")
         .to_owned()
@@ -119,7 +110,7 @@ fn filesystem(device: &Path) -> (String, String) {
 }
 
 /// The private address EC2 gave `instance`, and its image.
-fn private_address(world: &World, instance: &str) -> String {
+pub(super) fn private_address(world: &World, instance: &str) -> String {
     described_instance(world, instance).0
 }
 
