@@ -1,7 +1,7 @@
 """The moto server used by Berth's integration tests, with fixes for the rolling-update path.
 
 Same command line as `moto_server` (for example `-H 127.0.0.1 -p 0`). Before starting the
-server it patches four bugs of moto 5.2.5 (the version pinned by `scripts/install-test-deps`);
+server it patches five bugs of moto 5.2.5 (the version pinned by `scripts/install-test-deps`);
 each patch checks that the code it replaces is still there and fails loudly otherwise, so a
 moto upgrade cannot silently drop a fix:
 
@@ -13,6 +13,9 @@ moto upgrade cannot silently drop a fix:
 4. CreateAutoScalingGroup with the name of an existing group replaces it (its instances keep
    running, orphaned) where AWS answers `AlreadyExists`: a retried create made a second set
    of instances.
+5. The instance metadata service's IMDSv2 token answer lacks the
+   `X-aws-ec2-metadata-token-ttl-seconds` header that EC2 sends and the AWS SDKs require, so
+   no SDK client could read the emulated metadata.
 
 With `BERTH_MOTO_EXIT_ON_STDIN_EOF=1` the server exits when its standard input closes, so a
 test process that dies without cleaning up does not leave a server behind.
@@ -179,6 +182,37 @@ def create_auto_scaling_group(self, name, *args, **kwargs):
 
 
 autoscaling_models.AutoScalingBackend.create_auto_scaling_group = create_auto_scaling_group
+
+
+# --- 5. IMDSv2: the token answer carries its TTL --------------------------------------------
+
+from moto.instance_metadata import responses as metadata_responses  # noqa: E402
+from moto.instance_metadata import urls as metadata_urls  # noqa: E402
+
+_require(metadata_responses.InstanceMetadataResponse, "metadata_response")
+_original_metadata_response = metadata_responses.InstanceMetadataResponse.metadata_response
+TOKEN_TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
+
+
+@functools.wraps(_original_metadata_response)
+def metadata_response(request, full_url, headers):
+    status, response_headers, body = _original_metadata_response(request, full_url, headers)
+    if full_url.split("?")[0].endswith("/latest/api/token"):
+        response_headers = dict(response_headers)
+        response_headers[TOKEN_TTL_HEADER] = request.headers.get(TOKEN_TTL_HEADER) or "21600"
+    return status, response_headers, body
+
+
+metadata_responses.InstanceMetadataResponse.metadata_response = staticmethod(metadata_response)
+_patched_paths = [
+    key
+    for key, handler in metadata_urls.url_paths.items()
+    if handler is _original_metadata_response
+]
+if not _patched_paths:
+    sys.exit("berth_moto: moto.instance_metadata.urls no longer maps metadata_response")
+for key in _patched_paths:
+    metadata_urls.url_paths[key] = metadata_response
 
 
 # --- Lifetime tied to the parent -------------------------------------------------------------

@@ -246,6 +246,18 @@ pub(super) fn run_bootstrap(
     node_ip: &str,
     extra: &str,
 ) -> std::process::Output {
+    run_bootstrap_with_env(world, script, machine, node_ip, extra, &[])
+}
+
+/// [`run_bootstrap`] with `env` added to the emulator's environment.
+pub(super) fn run_bootstrap_with_env(
+    world: &World,
+    script: &str,
+    machine: &Path,
+    node_ip: &str,
+    extra: &str,
+    env: &[(&str, &str)],
+) -> std::process::Output {
     let install = machine.join("opt-berth-bin");
     let root = machine.join("root");
     assert!(
@@ -276,6 +288,7 @@ pub(super) fn run_bootstrap(
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .envs(world.aws_env().iter().map(|(name, value)| (name, value)))
+        .envs(env.iter().copied())
         .env("RUST_LOG", "warn")
         .output()
         .expect("bash")

@@ -15,7 +15,7 @@ use std::{
 use super::{
     node_bootstrap::{
         ZONE, auto_scaling_group, bootstrap_with, create_and_update, nodeup_binary_is_built,
-        run_bootstrap, user_data,
+        run_bootstrap, run_bootstrap_with_env, user_data,
     },
     world::World,
 };
@@ -512,4 +512,57 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).expect("copy");
         }
     }
+}
+
+/// The emulator answers the instance metadata service (IMDSv2) too, for one fixed instance
+/// (`i-fake` in `us-east-1a`): a node given no `--instance-id`/`--zone` asks it.
+#[test]
+fn without_an_instance_id_and_zone_nodeup_asks_the_instance_metadata_service() {
+    nodeup_binary_is_built();
+    let world = World::new();
+    let cluster = format!("imds.{ZONE}");
+    create_and_update(&world, &cluster, &["--zones", "us-east-1a"]);
+    let endpoint = world
+        .aws_env()
+        .iter()
+        .find(|(name, _)| name == "AWS_ENDPOINT_URL")
+        .map(|(_, value)| value.clone())
+        .expect("the emulator's endpoint");
+    let metadata = [("AWS_EC2_METADATA_SERVICE_ENDPOINT", endpoint.as_str())];
+    let script = user_data(&world, &format!("control-plane-us-east-1a.{cluster}"));
+    let machine = world.context.path().join("machines").join("imds");
+
+    // The plan picks the volumes of the zone the metadata service names.
+    let output = run_bootstrap_with_env(
+        &world,
+        &script,
+        &machine,
+        "172.20.32.20",
+        " --dry-run",
+        &metadata,
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let volumes = etcd_volumes(&world);
+    for (etcd, _, zone, attached) in &volumes {
+        assert_eq!((zone.as_str(), attached), ("us-east-1a", &None));
+        assert!(
+            stdout.contains(&format!("filesystem ext4 labelled etcd-{etcd} on /dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol")),
+            "{stdout}"
+        );
+    }
+
+    // Attaching names the instance the metadata service gave, which the emulator does not run.
+    let output = run_bootstrap_with_env(&world, &script, &machine, "172.20.32.20", "", &metadata);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("failed to attach the volume") && stderr.contains("to i-fake"),
+        "{stderr}"
+    );
+    assert_eq!(etcd_volumes(&world), volumes);
 }
