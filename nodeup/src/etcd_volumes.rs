@@ -74,7 +74,7 @@ pub struct Instance {
     pub zone: String,
 }
 
-/// One etcd cluster's volume, as found (and attached) by [`find_and_attach`].
+/// One etcd cluster's volume, as found (and attached) by [`discover`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EtcdVolume {
     /// The etcd cluster (`main`, `events`).

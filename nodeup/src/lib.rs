@@ -30,12 +30,16 @@
 //!    ready and any of them changed ([`addons`]). Skipped with `--skip-addons`, and under a
 //!    `--root` other than `/` unless `--api-server` names the API server to use.
 //!
+//! `nodeup --sync` ([`sync`], run every minute by `nodeup-sync.timer`) does only what
+//! changes while a node runs: the hosts block, the API's DNS records, the addons.
+//!
 //! Files it owns on a node: `/etc/kubernetes/**`, `/var/lib/kubelet/{config.yaml,
 //! kubeconfig, bootstrap-kubeconfig}`, `/etc/containerd/config.toml`, the `kubelet` and
 //! `containerd` units, `/etc/sysctl.d/99-berth-kubernetes.conf`,
 //! `/etc/modules-load.d/berth-kubernetes.conf`, installed binaries, `/var/lib/nodeup`,
-//! and on the control plane the etcd volumes (formatted only when blank, mounted at
-//! `/mnt/etcd-<cluster>` by `mnt-etcd\x2d<cluster>.mount`) and its block of `/etc/hosts`.
+//! its block of `/etc/hosts`, the `nodeup-sync` service and timer, and on the control plane
+//! the etcd volumes (formatted only when blank, mounted at `/mnt/etcd-<cluster>` by
+//! `mnt-etcd\x2d<cluster>.mount`).
 //! It records the addons it applied in `/var/lib/nodeup/addons-applied.json`.
 //!
 //! Exit codes: 0 when the node is configured (a second run reports 0 changes), 1 on any
