@@ -3,7 +3,7 @@
 //!
 //! Pure: the CLI turns flags into [`CreateClusterOptions`]; [`build_cluster`] checks them
 //! (errors name the flag) and returns the user-level spec, which passes
-//! [`crate::validate`]. It writes what kops writes, not the completed spec.
+//! [`crate::validate()`]. It writes what kops writes, not the completed spec.
 //!
 //! Layout, as kops does it:
 //! - subnets are carved from the network CIDR (default 172.20.0.0/16) split in eight: the

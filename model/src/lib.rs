@@ -4,8 +4,8 @@
 //! ([`CloudFacts`]).
 //!
 //! The flow is: [`parse_documents`] reads `kops.k8s.io/v1alpha2` manifests (or
-//! [`build_cluster`] makes them from `create cluster` options), [`validate`] reports
-//! every problem at once, and [`complete`] fills in the defaults, producing a
+//! [`build_cluster`] makes them from `create cluster` options), [`validate()`] reports
+//! every problem at once, and [`complete()`] fills in the defaults, producing a
 //! [`CompletedCluster`] that later stages consume.
 //!
 //! ```

@@ -3,7 +3,7 @@
 //! Builders (in [`crate::builders`]) turn a completed spec into a [`Graph`] of these; the
 //! engine in `berth-cloudup` finds, diffs and applies them. Nothing here talks to AWS.
 //!
-//! The set of kinds is closed: [`for_each_resource_kind!`] is the one registry, and it
+//! The set of kinds is closed: `for_each_resource_kind!` is the one registry, and it
 //! generates [`ResourceKind`] and [`AnyResource`]. Edges are typed [`Ref`]s, which only
 //! [`Graph::add`] hands out, so a resource can only point at a node of the right kind that
 //! exists.

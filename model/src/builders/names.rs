@@ -28,7 +28,7 @@ pub(crate) fn role_tag(role: NodeRole) -> String {
 }
 
 /// The name of a cluster's API load balancer, `api-<cluster with dots as dashes>` (truncated
-/// as [`elb_name`] does): what clients look it up by.
+/// as `elb_name` does): what clients look it up by.
 #[must_use]
 pub fn api_load_balancer_name(cluster: &str) -> String {
     elb_name("api", cluster)

@@ -4,7 +4,7 @@
 //! [`complete`] is pure and idempotent: it only fills fields that are absent (and moves
 //! the legacy `rootVolumeSize`/`rootVolumeType` into `rootVolume`), so completing a
 //! completed spec changes nothing. Facts from the cloud arrive as [`CloudFacts`]. It does
-//! not validate; run [`crate::validate`] on the user's spec first and, as a safety net,
+//! not validate; run [`crate::validate()`] on the user's spec first and, as a safety net,
 //! on the completed one. Every default is listed in `docs/defaults.md`.
 
 mod cluster;

@@ -2,7 +2,7 @@
 //!
 //! [`validate`] never stops at the first problem: it returns every [`FieldError`], each
 //! with a field path (`spec.subnets[1].cidr`; instance group paths are prefixed with
-//! `instancegroup/<name>: `). It reads the user's spec, so fields that [`crate::complete`]
+//! `instancegroup/<name>: `). It reads the user's spec, so fields that [`crate::complete()`]
 //! would default may be absent; values that are present must be right. The rules follow
 //! kops's where Berth supports the same thing.
 

@@ -14,7 +14,7 @@
 //! # }
 //! ```
 //!
-//! - The binaries come from [`binaries`]: the shipped kube-apiserver and
+//! - The binaries come from [`binaries`](mod@binaries): the shipped kube-apiserver and
 //!   kube-controller-manager, unpacked once into a cache; etcd from the system.
 //! - When something is missing, [`TestControlPlane::start`] panics under `CI=true` and
 //!   otherwise prints what is missing and how to get it, and returns `None` (the test skips).

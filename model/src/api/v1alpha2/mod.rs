@@ -1,9 +1,9 @@
 //! The `kops.k8s.io/v1alpha2` wire types: kops's field names and meanings, Berth's subset.
 //!
 //! Every struct denies unknown fields and derives a JSON schema; the schema drives the
-//! unknown-field checks in [`crate::api::check`]. These types hold what the user wrote:
+//! unknown-field checks in `api::check`. These types hold what the user wrote:
 //! optional fields stay `None` and are skipped when written, so a manifest round-trips
-//! without gaining fields. Defaults live in [`crate::complete`], rules in [`crate::validate`].
+//! without gaining fields. Defaults live in [`crate::complete()`], rules in [`crate::validate()`].
 
 mod cloud_provider;
 mod cluster;
