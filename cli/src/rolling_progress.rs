@@ -75,7 +75,10 @@ impl RollProgress {
                     bar.finish_with_message("done");
                 }
             }
-            RollEvent::StraysFound { .. } => {}
+            RollEvent::Deregistered { instance_group, .. } => {
+                set_message(&groups, instance_group, "deregistered, terminating");
+            }
+            RollEvent::StraysFound { .. } | RollEvent::Tainted { .. } => {}
         }
     }
 

@@ -9,7 +9,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use anyhow::Context as _;
 use berth_cloudup::{
     aws::AwsClients,
-    kubernetes::{DrainEvent, DrainOptions},
+    kubernetes::{self, DrainEvent, DrainOptions},
     rolling::{
         self, GroupStatus, KubernetesGate, NodeGate, Role, RollEvent, RollOptions, ValidationPolicy,
     },
@@ -297,6 +297,28 @@ fn describe(event: &RollEvent) -> String {
             };
             format!("Updating instance group `{instance_group}`: {instances} instances, {how}.")
         }
+        RollEvent::Tainted {
+            instance_group,
+            nodes,
+        } => format!(
+            "Tainted the outdated nodes of `{instance_group}` {}={}: {}.",
+            kubernetes::SCHEDULED_FOR_UPDATE_TAINT,
+            kubernetes::SCHEDULED_FOR_UPDATE_EFFECT,
+            nodes
+                .iter()
+                .map(|node| format!("`{node}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        RollEvent::Deregistered {
+            instance_group,
+            instance,
+            target_groups,
+        } => format!(
+            "Deregistered {instance} of `{instance_group}` from target group{} {}.",
+            if target_groups.len() == 1 { "" } else { "s" },
+            target_groups.join(", ")
+        ),
         RollEvent::StraysFound {
             instance_group,
             instances,

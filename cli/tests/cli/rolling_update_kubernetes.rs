@@ -10,15 +10,16 @@
 //! that Berth never deletes a pod: it only evicts.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, BTreeSet},
     path::PathBuf,
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
     },
     time::Duration,
 };
 
+use aws_sdk_elasticloadbalancingv2::types::TargetDescription;
 use berth_test_support::{
     instance_nodes::{InstanceNodes, InstanceNodesOptions, ec2_running_instances},
     k8s::{CaPem, ControlPlaneOptions, K8sVersion, TestControlPlane},
@@ -27,12 +28,12 @@ use berth_test_support::{
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use k8s_openapi::api::{
     apps::v1::Deployment,
-    core::v1::{Namespace, Pod, ServiceAccount},
+    core::v1::{Namespace, Node, Pod, ServiceAccount},
     policy::v1::PodDisruptionBudget,
 };
 use kube::{
     Api,
-    api::{ListParams, PostParams, WatchEvent, WatchParams},
+    api::{ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams},
 };
 use serde_json::json;
 
@@ -225,6 +226,70 @@ impl KubeWorld {
         lowest
     }
 
+    /// Watches the cluster's nodes and records every version of each, in the order the API
+    /// server wrote them.
+    fn watch_nodes(&self) -> Arc<Mutex<Vec<NodeVersion>>> {
+        let versions = Arc::new(Mutex::new(Vec::new()));
+        let nodes: Api<Node> = self
+            .world
+            .runtime
+            .block_on(async { Api::all(self.control_plane.client()) });
+        let seen = Arc::clone(&versions);
+        let listed = self.world.runtime.block_on(async {
+            let list = nodes
+                .list(&ListParams::default())
+                .await
+                .expect("list nodes");
+            for node in &list.items {
+                seen.lock().unwrap().push(NodeVersion::of(node, false));
+            }
+            list.metadata.resource_version.unwrap_or_default()
+        });
+        let seen = Arc::clone(&versions);
+        self.world.runtime.spawn(async move {
+            let params = WatchParams::default().timeout(290);
+            let stream = nodes.watch(&params, &listed).await.expect("watch nodes");
+            let mut stream = stream.boxed();
+            while let Ok(Some(event)) = stream.try_next().await {
+                let version = match event {
+                    WatchEvent::Added(node) | WatchEvent::Modified(node) => {
+                        NodeVersion::of(&node, false)
+                    }
+                    WatchEvent::Deleted(node) => NodeVersion::of(&node, true),
+                    WatchEvent::Bookmark(_) | WatchEvent::Error(_) => continue,
+                };
+                seen.lock().unwrap().push(version);
+            }
+        });
+        versions
+    }
+
+    /// Adds a taint to the node `name`, as an operator would.
+    fn add_taint(&self, name: &str, key: &str, effect: &str) {
+        self.world.runtime.block_on(async {
+            let nodes: Api<Node> = Api::all(self.control_plane.client());
+            let mut node = nodes.get(name).await.expect("get the node");
+            let mut taints = node
+                .spec
+                .as_ref()
+                .and_then(|spec| spec.taints.clone())
+                .unwrap_or_default();
+            taints.push(
+                serde_json::from_value(json!({"key": key, "value": "yes", "effect": effect}))
+                    .unwrap(),
+            );
+            node.spec.get_or_insert_with(Default::default).taints = Some(taints);
+            let patch = json!({
+                "metadata": {"resourceVersion": node.metadata.resource_version},
+                "spec": {"taints": node.spec.as_ref().and_then(|spec| spec.taints.clone())},
+            });
+            nodes
+                .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .expect("taint the node");
+        });
+    }
+
     /// From now on, instances launched later never report a Ready node.
     fn stop_new_nodes_from_becoming_ready(&self) {
         let running = self
@@ -253,6 +318,147 @@ impl KubeWorld {
             })
             .collect()
     }
+}
+
+/// The taint Berth (as kops) puts on nodes about to be replaced.
+const SCHEDULED_FOR_UPDATE: &str = "kops.k8s.io/scheduled-for-update:PreferNoSchedule";
+
+/// The label that takes a node out of external load balancers.
+const EXCLUDE_FROM_LBS: &str = "node.kubernetes.io/exclude-from-external-load-balancers";
+
+/// An operator's taint on the old nodes, which must survive Berth's.
+const OPERATORS_TAINT: &str = "example.com/dedicated:PreferNoSchedule";
+
+/// One version of a node, as a watch saw it.
+#[derive(Debug, Clone)]
+struct NodeVersion {
+    name: String,
+    deleted: bool,
+    unschedulable: bool,
+    /// `key:effect`, in the node's order.
+    taints: Vec<String>,
+    /// The value of [`EXCLUDE_FROM_LBS`], if set.
+    excluded: Option<String>,
+}
+
+impl NodeVersion {
+    fn of(node: &Node, deleted: bool) -> Self {
+        let spec = node.spec.as_ref();
+        Self {
+            name: node.metadata.name.clone().unwrap_or_default(),
+            deleted,
+            unschedulable: spec.and_then(|spec| spec.unschedulable).unwrap_or(false),
+            taints: spec
+                .and_then(|spec| spec.taints.as_deref())
+                .unwrap_or_default()
+                .iter()
+                .map(|taint| format!("{}:{}", taint.key, taint.effect))
+                .collect(),
+            excluded: node
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|labels| labels.get(EXCLUDE_FROM_LBS).cloned()),
+        }
+    }
+
+    fn scheduled_for_update(&self) -> bool {
+        self.taints
+            .iter()
+            .any(|taint| taint == SCHEDULED_FOR_UPDATE)
+    }
+}
+
+/// Checks the node history of a worker group's roll: every old node was tainted before the
+/// first one was cordoned, kept its operator's taint, had the taint once, and was labelled
+/// out of load balancers with its cordon; no other node got either.
+fn check_node_history(history: &[NodeVersion], old: &BTreeSet<String>) {
+    let dump = || {
+        history
+            .iter()
+            .map(|version| format!("{version:?}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let first_cordon = history
+        .iter()
+        .position(|version| old.contains(&version.name) && version.unschedulable)
+        .unwrap_or_else(|| panic!("no old node was cordoned:\n{}", dump()));
+    let mut latest: BTreeMap<&str, &NodeVersion> = BTreeMap::new();
+    for version in &history[..=first_cordon] {
+        latest.insert(&version.name, version);
+    }
+    for name in old {
+        let version = latest
+            .get(name.as_str())
+            .unwrap_or_else(|| panic!("old node {name} not seen:\n{}", dump()));
+        assert!(
+            version.scheduled_for_update(),
+            "old node {name} was not tainted when the first old node was cordoned:\n{}",
+            dump()
+        );
+        assert!(
+            version.taints.iter().any(|taint| taint == OPERATORS_TAINT),
+            "old node {name} lost its operator's taint:\n{}",
+            dump()
+        );
+    }
+    for version in history {
+        let count = version
+            .taints
+            .iter()
+            .filter(|taint| *taint == SCHEDULED_FOR_UPDATE)
+            .count();
+        assert!(count <= 1, "a duplicated taint: {version:?}");
+        if old.contains(&version.name) {
+            if version.scheduled_for_update() {
+                assert!(
+                    version.taints.iter().any(|taint| taint == OPERATORS_TAINT),
+                    "{version:?}"
+                );
+            }
+            if version.deleted {
+                // Removed with its instance: it went tainted, cordoned and labelled.
+                assert!(
+                    version.scheduled_for_update()
+                        && version.unschedulable
+                        && version.excluded.as_deref() == Some("true"),
+                    "{version:?}"
+                );
+            }
+            if version.unschedulable {
+                assert_eq!(
+                    version.excluded.as_deref(),
+                    Some("true"),
+                    "a cordoned old node without the load balancer label: {version:?}"
+                );
+            }
+        } else {
+            assert!(
+                !version.scheduled_for_update() && version.excluded.is_none(),
+                "node {} is not an old node: {version:?}",
+                version.name
+            );
+        }
+    }
+    for name in old {
+        assert!(
+            history.iter().any(|version| &version.name == name
+                && version.unschedulable
+                && version.excluded.as_deref() == Some("true")),
+            "old node {name} was never drained:\n{}",
+            dump()
+        );
+    }
+    let new: BTreeSet<&str> = history
+        .iter()
+        .filter(|version| !old.contains(&version.name))
+        .map(|version| version.name.as_str())
+        .collect();
+    assert!(
+        new.len() >= 3,
+        "the control plane and two replacements: {new:?}"
+    );
 }
 
 /// A pod counts as serving when it is Ready and not being deleted.
@@ -319,6 +525,11 @@ fn rolls_nodes_through_a_budget(version: K8sVersion) {
     let lowest_serving = kube.watch_serving_pods();
     let old_nodes = ids(&world.group(NODES));
     let old_control_plane = ids(&world.group(CONTROL_PLANE));
+    for node in &old_nodes {
+        let (key, effect) = OPERATORS_TAINT.split_once(':').unwrap();
+        kube.add_taint(node, key, effect);
+    }
+    let node_history = kube.watch_nodes();
 
     let rolled = kube.rolling_update(&["--validation-timeout", "90s", "--drain-timeout", "90s"]);
     assert_eq!(
@@ -332,7 +543,13 @@ fn rolls_nodes_through_a_budget(version: K8sVersion) {
     assert!(ids(&nodes).is_disjoint(&old_nodes));
     assert_eq!(versions(&nodes), [latest.clone(), latest]);
     assert_eq!(ids(&world.group(CONTROL_PLANE)), old_control_plane);
-    for expected in ["Cordoned node", "Evicted pod web/", "Cluster validated"] {
+    for expected in [
+        "Tainted the outdated nodes of `nodes-us-east-1a` \
+         kops.k8s.io/scheduled-for-update=PreferNoSchedule",
+        "Cordoned node",
+        "Evicted pod web/",
+        "Cluster validated",
+    ] {
         assert!(
             rolled.stderr.contains(expected),
             "{expected}:\n{}",
@@ -366,6 +583,14 @@ fn rolls_nodes_through_a_budget(version: K8sVersion) {
         "pods still ran on a terminated instance: {web_pods_lost_with_their_node:?}"
     );
 
+    let history = node_history.lock().unwrap().clone();
+    check_node_history(&history, &old_nodes);
+    assert!(
+        !rolled.stderr.contains("Deregistered"),
+        "node groups have no target groups, and surging ones leave them by DetachInstances:\n{}",
+        rolled.stderr
+    );
+
     let valid = kube.validate(&["--wait", "30s"]);
     assert_eq!(valid.code, 0, "{}\n{}", valid.stdout, valid.stderr);
 }
@@ -378,6 +603,157 @@ fn real_apiserver_rolling_update_drains_through_a_pdb_v1_28() {
 #[test]
 fn real_apiserver_rolling_update_drains_through_a_pdb_v1_36() {
     rolls_nodes_through_a_budget(K8sVersion::V1_36_2);
+}
+
+/// `(target id, state, reason code)` of the targets the target group reports: the registered
+/// ones, and `also` whatever their state.
+fn target_health(
+    world: &World,
+    target_group: &str,
+    also: &[String],
+) -> Vec<(String, String, String)> {
+    let describe = |targets: Option<Vec<TargetDescription>>| {
+        world
+            .runtime
+            .block_on(
+                world
+                    .aws
+                    .elb
+                    .describe_target_health()
+                    .target_group_arn(target_group)
+                    .set_targets(targets)
+                    .send(),
+            )
+            .expect("DescribeTargetHealth")
+    };
+    let mut answers = vec![describe(None)];
+    if !also.is_empty() {
+        answers.push(describe(Some(
+            also.iter()
+                .map(|id| TargetDescription::builder().id(id).build())
+                .collect(),
+        )));
+    }
+    let mut found: Vec<(String, String, String)> = answers
+        .iter()
+        .flat_map(|answer| answer.target_health_descriptions())
+        .map(|description| {
+            let health = description.target_health();
+            (
+                description
+                    .target()
+                    .and_then(|target| target.id())
+                    .unwrap_or_default()
+                    .to_owned(),
+                health
+                    .and_then(|health| health.state())
+                    .map(|state| state.as_str().to_owned())
+                    .unwrap_or_default(),
+                health
+                    .and_then(|health| health.reason())
+                    .map(|reason| reason.as_str().to_owned())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// A control-plane roll in a cluster with an API load balancer: the old instance is drained,
+/// then deregistered from the group's target group, then terminated; its replacement is
+/// registered by the group.
+#[test]
+fn real_apiserver_rolling_update_deregisters_the_control_plane_from_its_target_group() {
+    let world = World::new();
+    let key = world.context.write(
+        "admin.pub",
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOkQECO1shKheI153RO8mJaMSCn/T26Ixy3dNCrh0CMV a@b",
+    );
+    ok(world
+        .berth()
+        .args(["create", "cluster", CLUSTER, "--zones", "us-east-1a"])
+        .args(["--api-loadbalancer-type", "public", "--ssh-public-key"])
+        .arg(&key));
+    ok(world.berth().args(["update", "cluster", CLUSTER, "--yes"]));
+    let Some(kube) = KubeWorld::start(world, K8sVersion::V1_36_2) else {
+        return;
+    };
+    let world = &kube.world;
+    let valid = kube.validate(&["--wait", "60s"]);
+    assert_eq!(valid.code, 0, "{}\n{}", valid.stdout, valid.stderr);
+    let group = world.group(CONTROL_PLANE);
+    let target_groups = group.target_group_arns().to_vec();
+    assert_eq!(target_groups.len(), 1, "the API target group: {group:?}");
+    let target_group = &target_groups[0];
+    let old: Vec<String> = ids(&group).into_iter().collect();
+    assert_eq!(old.len(), 1);
+    let registered = target_health(world, target_group, &[]);
+    assert!(
+        registered.iter().any(|(id, _, _)| id == &old[0]),
+        "the control-plane instance is registered before the roll: {registered:?}"
+    );
+    let old_nodes = ids(&world.group(NODES));
+
+    let rolled = kube.rolling_update(&[
+        "--force",
+        "--instance-group-roles",
+        "ControlPlane",
+        "--validation-timeout",
+        "90s",
+        "--drain-timeout",
+        "60s",
+    ]);
+    assert_eq!(
+        rolled.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        rolled.stdout, rolled.stderr
+    );
+    let new: Vec<String> = ids(&world.group(CONTROL_PLANE)).into_iter().collect();
+    assert_eq!(new.len(), 1);
+    assert_ne!(new, old);
+    assert!(world.alive(&old.iter().cloned().collect()).is_empty());
+    assert_eq!(
+        ids(&world.group(NODES)),
+        old_nodes,
+        "only the control plane rolls"
+    );
+
+    // The steps, in order.
+    let position = |needle: &str| {
+        rolled
+            .stderr
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle}:\n{}", rolled.stderr))
+    };
+    let drained = position(&format!("Drained the nodes of {}", old[0]));
+    let deregistered = position(&format!(
+        "Deregistered {} of `{CONTROL_PLANE}` from target group {target_group}.",
+        old[0]
+    ));
+    let terminated = position(&format!("Terminated {} of `{CONTROL_PLANE}`", old[0]));
+    assert!(
+        drained < deregistered && deregistered < terminated,
+        "{}",
+        rolled.stderr
+    );
+
+    // moto keeps a target deregistered by DeregisterTargets apart from one that went with its
+    // terminated instance (`draining`): so the deregistration came before the termination.
+    let health = target_health(world, target_group, &old);
+    assert!(
+        health.contains(&(
+            old[0].clone(),
+            "unused".to_owned(),
+            "Target.NotRegistered".to_owned()
+        )),
+        "the old instance was deregistered, not dropped at its termination: {health:?}"
+    );
+    assert!(
+        health.iter().any(|(id, _, _)| id == &new[0]),
+        "the replacement is registered: {health:?}"
+    );
 }
 
 #[test]

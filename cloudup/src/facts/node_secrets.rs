@@ -1,7 +1,7 @@
 //! What the nodeup configs carry from the state store: the cluster CA's certificate (public
 //! part only; nodes never get a CA key through their config) and the cluster's bootstrap
 //! token, which is generated once and kept as the secret
-//! [`BOOTSTRAP_TOKEN_SECRET`](berth_model::nodeup_config::BOOTSTRAP_TOKEN_SECRET).
+//! [`berth_model::nodeup_config::BOOTSTRAP_TOKEN_SECRET`].
 //!
 //! The token is never logged or printed. It is created only by a command that writes
 //! (`update cluster --yes`, the Terraform target); a preview of a cluster that has none

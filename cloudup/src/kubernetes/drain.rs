@@ -1,6 +1,6 @@
 //! Cordon and drain a node the way `kubectl drain` does, through the Eviction API.
 //!
-//! [`drain()`] cordons the node, sorts its pods ([`classify`]), refuses up front when some
+//! [`drain()`] cordons the node, sorts its pods (`classify`), refuses up front when some
 //! pods would lose data or have no controller to recreate them (unless allowed), then evicts
 //! the rest concurrently. An eviction that a PodDisruptionBudget refuses (HTTP 429) is
 //! retried every [`DrainOptions::poll_interval`] until [`DrainOptions::timeout`], and the
@@ -331,7 +331,23 @@ fn human(duration: Duration) -> String {
 /// # Errors
 /// When the node cannot be patched (it does not exist, say).
 pub async fn cordon(client: &Client, node: &str) -> Result<(), KubeError> {
-    let patch = serde_json::json!({ "spec": { "unschedulable": true } });
+    cordon_and_label(client, node, &BTreeMap::new()).await
+}
+
+/// Marks a node unschedulable and sets `labels` on it, in one patch (other labels stay).
+async fn cordon_and_label(
+    client: &Client,
+    node: &str,
+    labels: &BTreeMap<String, String>,
+) -> Result<(), KubeError> {
+    let patch = if labels.is_empty() {
+        serde_json::json!({ "spec": { "unschedulable": true } })
+    } else {
+        serde_json::json!({
+            "metadata": { "labels": labels },
+            "spec": { "unschedulable": true },
+        })
+    };
     Api::<Node>::all(client.clone())
         .patch(node, &PatchParams::default(), &Patch::Merge(&patch))
         .await
@@ -410,9 +426,24 @@ pub async fn drain(
     options: &DrainOptions,
     on_event: &mut (dyn FnMut(DrainEvent) + Send),
 ) -> Result<DrainReport, DrainError> {
+    drain_labelled(client, node, &BTreeMap::new(), options, on_event).await
+}
+
+/// [`drain()`], setting `labels` on the node in the same patch as its cordon (a rolling
+/// update sets [`super::EXCLUDE_FROM_LOAD_BALANCERS_LABEL`] so).
+///
+/// # Errors
+/// As [`drain()`].
+pub async fn drain_labelled(
+    client: &Client,
+    node: &str,
+    labels: &BTreeMap<String, String>,
+    options: &DrainOptions,
+    on_event: &mut (dyn FnMut(DrainEvent) + Send),
+) -> Result<DrainReport, DrainError> {
     let started = Instant::now();
     let deadline = started + options.timeout;
-    cordon(client, node).await?;
+    cordon_and_label(client, node, labels).await?;
     on_event(DrainEvent::Cordoned {
         node: node.to_owned(),
     });

@@ -7,6 +7,8 @@
 //!   node Ready, the control-plane and `system-*-critical` pods Running and Ready.
 //! - [`drain`](mod@drain): cordon, then evict through the Eviction API so that
 //!   PodDisruptionBudgets are honoured; never deletes a pod directly.
+//! - [`taints`]: the `PreferNoSchedule` taint on nodes about to be replaced, and the label
+//!   that takes a node out of external load balancers.
 //!
 //! This module does not find the cluster's instances (see [`crate::rolling`]). Callers pass
 //! a [`kube::Client`] with enough rights (the admin kubeconfig of `berth export kubeconfig
@@ -15,13 +17,18 @@
 
 pub mod drain;
 pub mod nodes;
+pub mod taints;
 pub mod validate;
 
 pub use drain::{
     BlockingPdb, DrainError, DrainEvent, DrainOptions, DrainReport, PodRef, RefusalReason,
-    RefusedPod, SkipReason, cordon, drain,
+    RefusedPod, SkipReason, cordon, drain, drain_labelled,
 };
 pub use nodes::{instance_id_of, is_ready, nodes_by_instance, not_ready_reason};
+pub use taints::{
+    EXCLUDE_FROM_LOAD_BALANCERS_LABEL, SCHEDULED_FOR_UPDATE_EFFECT, SCHEDULED_FOR_UPDATE_TAINT,
+    is_scheduled_for_update, taint_scheduled_for_update,
+};
 pub use validate::{ExpectedGroup, ValidationFailure, pod_not_ready_reason, validate};
 
 /// A client for `config` that leaves retrying to its caller.

@@ -4,6 +4,7 @@ use std::{collections::BTreeMap, future::Future, time::Duration};
 
 use aws_sdk_autoscaling::types::{AutoScalingGroup, Filter as GroupFilter};
 use aws_sdk_ec2::types::{Filter, InstanceStateName, Tag};
+use aws_sdk_elasticloadbalancingv2::types::TargetDescription;
 use berth_model::{aws::CLUSTER_TAG, complete::INSTANCE_GROUP_LABEL};
 use tokio::time::Instant;
 
@@ -275,6 +276,32 @@ pub(super) async fn terminate_in_group(
     })
     .await?;
     Ok(())
+}
+
+/// Deregisters instance `id` from the target group `target_group` (DeregisterTargets). An
+/// instance that is not registered (`InvalidTarget`: an earlier run deregistered it) is not
+/// an error.
+pub(super) async fn deregister_target(
+    elb: &aws_sdk_elasticloadbalancingv2::Client,
+    target_group: &str,
+    id: &str,
+) -> Result<(), TaskError> {
+    let outcome = retried(|| async {
+        elb.deregister_targets()
+            .target_group_arn(target_group)
+            .targets(TargetDescription::builder().id(id).build())
+            .send()
+            .await
+            .map_err(|error| aws_error("DeregisterTargets", error))
+    })
+    .await;
+    match outcome {
+        Ok(_) => Ok(()),
+        Err(TaskError::Aws {
+            code: Some(code), ..
+        }) if code == "InvalidTarget" => Ok(()),
+        Err(error) => Err(error),
+    }
 }
 
 fn tag_filter(key: &str, value: &str) -> Filter {

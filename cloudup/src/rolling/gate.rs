@@ -1,5 +1,6 @@
-//! The Kubernetes side of a rolling update as the roll sees it: drain the nodes of instances
-//! about to be terminated, and validate the cluster between steps.
+//! The Kubernetes side of a rolling update as the roll sees it: mark a group's outdated nodes
+//! at its start, drain the nodes of instances about to be terminated, and validate the
+//! cluster between steps.
 //!
 //! A roll without a gate is kops's `--cloudonly`. [`super::KubernetesGate`] is the gate of a
 //! real cluster; tests and benchmarks may bring their own.
@@ -17,8 +18,20 @@ pub type ValidationProblem = String;
 /// Drains and validates for a rolling update.
 #[async_trait]
 pub trait NodeGate: Send + Sync {
-    /// Cordons and drains the Kubernetes nodes of these instances; instances that have no
-    /// node (never joined, or already gone) are skipped.
+    /// Marks the nodes of these instances — a group's outdated ones, at the start of its
+    /// roll — so that the scheduler prefers other nodes for the pods drained meanwhile
+    /// (kops's `PreferNoSchedule` taint). Instances without a node are skipped, and nodes
+    /// already marked are left alone. Returns the names of the nodes it marked.
+    ///
+    /// The default does nothing, for gates without a scheduler to steer.
+    async fn mark_for_update(&self, instance_ids: &[String]) -> Result<Vec<String>, RollingError> {
+        let _ = instance_ids;
+        Ok(Vec::new())
+    }
+
+    /// Cordons and drains the Kubernetes nodes of these instances, taking them out of
+    /// external load balancers with the cordon; instances that have no node (never joined,
+    /// or already gone) are skipped.
     async fn drain(&self, instance_ids: &[String]) -> Result<(), RollingError>;
 
     /// Validates the cluster once: an empty list means valid.

@@ -1,13 +1,20 @@
-//! The [`NodeGate`] of a real cluster: drains through the Eviction API and validates the
-//! cluster against its autoscaling groups, through the `kube` crate.
+//! The [`NodeGate`] of a real cluster: taints outdated nodes `PreferNoSchedule`, labels
+//! nodes out of external load balancers as it cordons them, drains through the Eviction API
+//! and validates the cluster against its autoscaling groups, through the `kube` crate.
+
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use futures_util::future::try_join_all;
+use k8s_openapi::api::core::v1::Node;
 
 use super::{GroupStatus, NodeGate, RollingError, ValidationProblem, membership};
 use crate::{
     aws::AwsClients,
-    kubernetes::{self, DrainEvent, DrainOptions, ExpectedGroup, ValidationFailure},
+    kubernetes::{
+        self, DrainEvent, DrainOptions, EXCLUDE_FROM_LOAD_BALANCERS_LABEL, ExpectedGroup,
+        SCHEDULED_FOR_UPDATE_EFFECT, SCHEDULED_FOR_UPDATE_TAINT, ValidationFailure,
+    },
 };
 
 /// Drains and validates a cluster through its API server.
@@ -48,20 +55,54 @@ impl KubernetesGate {
     }
 }
 
-#[async_trait]
-impl NodeGate for KubernetesGate {
-    async fn drain(&self, instance_ids: &[String]) -> Result<(), RollingError> {
-        let nodes = kubernetes::nodes_by_instance(&self.client)
+impl KubernetesGate {
+    async fn nodes(&self, why: &str) -> Result<BTreeMap<String, Node>, RollingError> {
+        kubernetes::nodes_by_instance(&self.client)
             .await
             .map_err(|source| RollingError::Kubernetes {
-                what: "cannot list the cluster's nodes to drain them".to_owned(),
+                what: format!("cannot list the cluster's nodes to {why}"),
                 source: Box::new(source),
-            })?;
+            })
+    }
+}
+
+#[async_trait]
+impl NodeGate for KubernetesGate {
+    /// One list of the nodes, then one patch per node not yet tainted (a conflicting change
+    /// to the node costs a get and another patch).
+    async fn mark_for_update(&self, instance_ids: &[String]) -> Result<Vec<String>, RollingError> {
+        let mut nodes = self.nodes("taint them").await?;
+        let taints = instance_ids.iter().filter_map(|id| {
+            let node = nodes.remove(id)?;
+            let name = node.metadata.name.clone()?;
+            Some(async move {
+                let tainted = kubernetes::taint_scheduled_for_update(&self.client, node)
+                    .await
+                    .map_err(|source| RollingError::Kubernetes {
+                        what: format!(
+                            "tainting node `{name}` (instance {id}) {SCHEDULED_FOR_UPDATE_TAINT}:\
+                             {SCHEDULED_FOR_UPDATE_EFFECT} failed"
+                        ),
+                        source: Box::new(source),
+                    })?;
+                Ok::<_, RollingError>(tainted.then_some(name))
+            })
+        });
+        Ok(try_join_all(taints).await?.into_iter().flatten().collect())
+    }
+
+    async fn drain(&self, instance_ids: &[String]) -> Result<(), RollingError> {
+        let nodes = self.nodes("drain them").await?;
+        let labels = BTreeMap::from([(
+            EXCLUDE_FROM_LOAD_BALANCERS_LABEL.to_owned(),
+            "true".to_owned(),
+        )]);
+        let labels = &labels;
         let drains = instance_ids.iter().filter_map(|id| {
             let node = nodes.get(id)?.metadata.name.clone()?;
             Some(async move {
                 let mut report = |event: DrainEvent| (self.on_drain_event)(&event);
-                kubernetes::drain(&self.client, &node, &self.drain, &mut report)
+                kubernetes::drain_labelled(&self.client, &node, labels, &self.drain, &mut report)
                     .await
                     .map_err(|source| RollingError::Kubernetes {
                         what: format!("draining node `{node}` (instance {id}) failed"),

@@ -6,8 +6,11 @@
 //! - [`status`]: one DescribeAutoScalingGroups by the cluster tag, one DescribeLaunchTemplates.
 //! - [`roll`]: bastions first, then the control plane one instance at a time, then the node
 //!   groups (several at once with `parallel_groups`); node and bastion groups surge by
-//!   detaching instances.
-//! - [`KubernetesGate`]: the gate of a real cluster, through the `kube` crate.
+//!   detaching instances. Instances replaced in place leave their group's target groups
+//!   (DeregisterTargets) between their drain and their termination.
+//! - [`KubernetesGate`]: the gate of a real cluster, through the `kube` crate: taints a
+//!   group's outdated nodes `PreferNoSchedule` at its start, and labels each node out of
+//!   external load balancers with its cordon.
 
 mod calls;
 mod gate;
@@ -67,6 +70,17 @@ pub enum RollingError {
         /// Why.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Deregistering an instance from a target group failed (after retries).
+    #[error("deregistering instance {instance} from target group {target_group} failed")]
+    Deregister {
+        /// The instance.
+        instance: String,
+        /// The target group's ARN.
+        target_group: String,
+        /// Why.
+        #[source]
+        source: TaskError,
     },
     /// An autoscaling group disappeared during the update.
     #[error("the autoscaling group `{group}` no longer exists")]

@@ -1,12 +1,17 @@
 //! Replacing a cluster's outdated instances, group by group.
 //!
-//! Control-plane groups replace one instance at a time: drain its node, then
-//! TerminateInstanceInAutoScalingGroup keeping the desired capacity, then wait until the group
-//! is whole and the cluster validates. Other groups surge: up to `max_surge` old instances are
-//! tagged and detached (the group launches their replacements); once the group is whole and
-//! the cluster validates (the replacements joined), the detached instances are drained and
-//! terminated. Instances an earlier run detached but did not terminate are finished first, the
-//! same way. Without a [`NodeGate`] (`--cloudonly`) nothing is drained or validated.
+//! At the start of a group, the nodes of its outdated instances are tainted `PreferNoSchedule`
+//! through the gate, so that pods drained from the first ones avoid the others.
+//!
+//! Control-plane groups replace one instance at a time: drain its node (labelled out of
+//! external load balancers with its cordon), deregister it from the group's target groups,
+//! then TerminateInstanceInAutoScalingGroup keeping the desired capacity, then wait until the
+//! group is whole and the cluster validates. Other groups surge: up to `max_surge` old
+//! instances are tagged and detached (the group launches their replacements, and detaching
+//! takes them out of the group's target groups); once the group is whole and the cluster
+//! validates (the replacements joined), the detached instances are drained and terminated.
+//! Instances an earlier run detached but did not terminate are finished first, the same way.
+//! Without a [`NodeGate`] (`--cloudonly`) nothing is tainted, drained or validated.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -110,6 +115,24 @@ pub enum RollEvent {
         surge: usize,
         /// How many it takes out of service at once besides those.
         unavailable: usize,
+    },
+    /// The nodes of a group's outdated instances were tainted `PreferNoSchedule` (only
+    /// those not tainted yet are named; sent only when there is one).
+    Tainted {
+        /// The instance group.
+        instance_group: String,
+        /// The nodes' names.
+        nodes: Vec<String>,
+    },
+    /// An instance replaced in place was deregistered from its group's target groups, so
+    /// that load balancers stop sending it connections before it is terminated.
+    Deregistered {
+        /// The instance group.
+        instance_group: String,
+        /// The instance's id.
+        instance: String,
+        /// The target groups' ARNs.
+        target_groups: Vec<String>,
     },
     /// Instances an earlier run detached were found; they are finished first.
     StraysFound {
@@ -243,12 +266,14 @@ impl Roll<'_> {
             surge,
             unavailable,
         });
+        self.mark_for_update(name, &old).await?;
         let mut replaced = 0;
         let mut first = true;
         loop {
             let current = wait_until_whole(self.clients, group, &old, self.timeout()).await?;
             let present = ids_of(&current);
             old.retain(|id| present.contains(id));
+            let target_groups = current.target_group_arns().to_vec();
             // Between two surge batches this validation would gate only the next detach,
             // which takes no capacity away: the validation after that detach checks the
             // whole cluster (the last termination included) before anything more is
@@ -280,6 +305,12 @@ impl Roll<'_> {
             }
             let draining: Vec<String> = detached.iter().chain(&in_place).cloned().collect();
             self.drain(name, &draining).await?;
+            // After the drain, which may need the API server behind these very target
+            // groups; detached instances left them with DetachInstances already.
+            for id in &in_place {
+                self.deregister(name, id, &target_groups).await?;
+            }
+            self.after_drain().await;
             replaced += draining.len();
             if !detached.is_empty() {
                 terminate_detached(self.clients, &detached, self.timeout()).await?;
@@ -315,6 +346,27 @@ impl Roll<'_> {
         Ok(())
     }
 
+    /// Taints the nodes of `instances` through the gate (nothing without one).
+    async fn mark_for_update(
+        &self,
+        instance_group: &str,
+        instances: &BTreeSet<String>,
+    ) -> Result<(), RollingError> {
+        let Some(gate) = self.gate else {
+            return Ok(());
+        };
+        let ids: Vec<String> = instances.iter().cloned().collect();
+        let nodes = gate.mark_for_update(&ids).await?;
+        if !nodes.is_empty() {
+            (self.on_event)(RollEvent::Tainted {
+                instance_group: instance_group.to_owned(),
+                nodes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Drains through the gate (nothing without one); see [`Self::after_drain`].
     async fn drain(&self, instance_group: &str, instances: &[String]) -> Result<(), RollingError> {
         let Some(gate) = self.gate else {
             return Ok(());
@@ -324,9 +376,42 @@ impl Roll<'_> {
             instance_group: instance_group.to_owned(),
             instances: instances.to_vec(),
         });
-        if !self.options.post_drain_delay.is_zero() {
+        Ok(())
+    }
+
+    /// The pause between a drain and the termination (none without a gate: nothing was
+    /// drained).
+    async fn after_drain(&self) {
+        if self.gate.is_some() && !self.options.post_drain_delay.is_zero() {
             tokio::time::sleep(self.options.post_drain_delay).await;
         }
+    }
+
+    /// Deregisters `instance` from `target_groups` (its group's), one DeregisterTargets
+    /// each; nothing when the group has none.
+    async fn deregister(
+        &self,
+        instance_group: &str,
+        instance: &str,
+        target_groups: &[String],
+    ) -> Result<(), RollingError> {
+        if target_groups.is_empty() {
+            return Ok(());
+        }
+        for target_group in target_groups {
+            calls::deregister_target(&self.clients.elb, target_group, instance)
+                .await
+                .map_err(|source| RollingError::Deregister {
+                    instance: instance.to_owned(),
+                    target_group: target_group.clone(),
+                    source,
+                })?;
+        }
+        (self.on_event)(RollEvent::Deregistered {
+            instance_group: instance_group.to_owned(),
+            instance: instance.to_owned(),
+            target_groups: target_groups.to_vec(),
+        });
         Ok(())
     }
 
@@ -336,6 +421,7 @@ impl Roll<'_> {
         instances: Vec<String>,
     ) -> Result<(), RollingError> {
         self.drain(instance_group, &instances).await?;
+        self.after_drain().await;
         terminate_detached(self.clients, &instances, self.timeout()).await?;
         (self.on_event)(RollEvent::Terminated {
             instance_group: instance_group.to_owned(),

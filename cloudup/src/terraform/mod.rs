@@ -3,11 +3,11 @@
 //!
 //! The render is pure: no AWS call, no clock, no randomness. The same graph always gives the
 //! same bytes (sorted maps, pretty-printed, trailing newline), so the output can be committed
-//! and diffed. [`write`] is the only function that touches the filesystem.
+//! and diffed. [`write()`] is the only function that touches the filesystem.
 //!
 //! What it renders, and the choices behind it:
 //! - every node becomes one block (two for DHCP options: the options and their association),
-//!   addressed kops style, `aws_vpc.dev-example-com` (see [`expression`]'s `identifier`); two
+//!   addressed kops style, `aws_vpc.dev-example-com` (see `expression`'s `identifier`); two
 //!   nodes that collide on an address are an error, never a silent overwrite;
 //! - a [`Ref`](berth_model::aws::Ref) renders as `${<type>.<id>.<attribute>}`, or
 //!   `${data.<type>.<id>.<attribute>}` when it points at a shared VPC or subnet, which are only

@@ -800,3 +800,128 @@ async fn real_apiserver_drain_skips_daemonset_and_mirror_pods_and_refuses_unmana
         );
     }
 }
+
+/// The taints of a node, as `key:effect`.
+fn taints_of(node: &Node) -> Vec<String> {
+    node.spec
+        .as_ref()
+        .and_then(|spec| spec.taints.as_deref())
+        .unwrap_or_default()
+        .iter()
+        .map(|taint| format!("{}:{}", taint.key, taint.effect))
+        .collect()
+}
+
+#[tokio::test]
+async fn real_apiserver_scheduled_for_update_taint_keeps_other_taints_and_is_idempotent() {
+    for version in K8sVersion::ALL {
+        let Some(control_plane) = control_plane(version, false).await else {
+            return;
+        };
+        let client = client(&control_plane).await;
+        let kubelet = FakeKubelet::start(client.clone());
+        kubelet
+            .register_node(
+                "node-a",
+                &provider_id("i-0a1"),
+                BTreeMap::new(),
+                Duration::ZERO,
+            )
+            .await;
+        let nodes = Api::<Node>::all(client.clone());
+        let add_taint = |key: &'static str| {
+            let nodes = nodes.clone();
+            async move {
+                let mut node = nodes.get("node-a").await.expect("get node-a");
+                let spec = node.spec.get_or_insert_with(Default::default);
+                spec.taints.get_or_insert_with(Vec::new).push(object(
+                    json!({ "key": key, "value": "yes", "effect": "NoSchedule" }),
+                ));
+                nodes
+                    .replace("node-a", &PostParams::default(), &node)
+                    .await
+                    .expect("replace node-a");
+            }
+        };
+        add_taint("example.com/dedicated").await;
+        // Read now: the write below makes this copy stale, so the taint's first write
+        // conflicts and must be retried on a fresh read, keeping the taint added meanwhile.
+        let stale = nodes.get("node-a").await.expect("get node-a");
+        add_taint("example.com/added-meanwhile").await;
+
+        let tainted = kubernetes::taint_scheduled_for_update(&client, stale)
+            .await
+            .unwrap_or_else(|error| panic!("{version}: taint failed: {error:?}"));
+        assert!(tainted, "{version}");
+        let node = nodes.get("node-a").await.expect("get node-a");
+        // The API server's own (`node.kubernetes.io/not-ready` at registration) aside.
+        let ours = |node: &Node| -> Vec<String> {
+            taints_of(node)
+                .into_iter()
+                .filter(|taint| !taint.starts_with("node.kubernetes.io/"))
+                .collect()
+        };
+        let all = taints_of(&node);
+        assert_eq!(
+            ours(&node),
+            [
+                "example.com/dedicated:NoSchedule",
+                "example.com/added-meanwhile:NoSchedule",
+                "kops.k8s.io/scheduled-for-update:PreferNoSchedule",
+            ],
+            "{version}"
+        );
+        assert!(kubernetes::is_scheduled_for_update(&node), "{version}");
+
+        // Again: nothing to do, nothing written.
+        let version_before = node.metadata.resource_version.clone();
+        let again = kubernetes::taint_scheduled_for_update(&client, node)
+            .await
+            .expect("taint again");
+        assert!(!again, "{version}");
+        let node = nodes.get("node-a").await.expect("get node-a");
+        assert_eq!(taints_of(&node), all, "{version}");
+        assert_eq!(node.metadata.resource_version, version_before, "{version}");
+
+        // The drain of a rolling update labels the node with its cordon, keeping its labels.
+        let labels_before = node.metadata.labels.clone().unwrap_or_default();
+        let exclude = BTreeMap::from([(
+            kubernetes::EXCLUDE_FROM_LOAD_BALANCERS_LABEL.to_owned(),
+            "true".to_owned(),
+        )]);
+        let options = DrainOptions {
+            timeout: SETTLE,
+            poll_interval: POLL,
+            ..DrainOptions::default()
+        };
+        kubernetes::drain_labelled(&client, "node-a", &exclude, &options, &mut |_| {})
+            .await
+            .unwrap_or_else(|error| panic!("{version}: drain failed: {error}"));
+        let node = nodes.get("node-a").await.expect("get node-a");
+        let labels = node.metadata.labels.clone().unwrap_or_default();
+        assert_eq!(
+            labels
+                .get(kubernetes::EXCLUDE_FROM_LOAD_BALANCERS_LABEL)
+                .map(String::as_str),
+            Some("true"),
+            "{version}"
+        );
+        for (key, value) in &labels_before {
+            assert_eq!(labels.get(key), Some(value), "{version}: label {key}");
+        }
+        assert_eq!(
+            node.spec.as_ref().and_then(|spec| spec.unschedulable),
+            Some(true),
+            "{version}"
+        );
+        assert_eq!(
+            ours(&node),
+            [
+                "example.com/dedicated:NoSchedule",
+                "example.com/added-meanwhile:NoSchedule",
+                "kops.k8s.io/scheduled-for-update:PreferNoSchedule",
+            ],
+            "{version}"
+        );
+    }
+}
