@@ -301,7 +301,7 @@ fn describe(event: &RollEvent) -> String {
             instance_group,
             nodes,
         } => format!(
-            "Tainted the outdated nodes of `{instance_group}` {}={}: {}.",
+            "Tainted the outdated nodes of `{instance_group}` with `{}:{}`: {}.",
             kubernetes::SCHEDULED_FOR_UPDATE_TAINT,
             kubernetes::SCHEDULED_FOR_UPDATE_EFFECT,
             nodes

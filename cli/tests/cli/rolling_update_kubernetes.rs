@@ -544,8 +544,8 @@ fn rolls_nodes_through_a_budget(version: K8sVersion) {
     assert_eq!(versions(&nodes), [latest.clone(), latest]);
     assert_eq!(ids(&world.group(CONTROL_PLANE)), old_control_plane);
     for expected in [
-        "Tainted the outdated nodes of `nodes-us-east-1a` \
-         kops.k8s.io/scheduled-for-update=PreferNoSchedule",
+        "Tainted the outdated nodes of `nodes-us-east-1a` with \
+         `kops.k8s.io/scheduled-for-update:PreferNoSchedule`",
         "Cordoned node",
         "Evicted pod web/",
         "Cluster validated",
