@@ -149,7 +149,7 @@ pub enum Contents {
 /// # Errors
 /// [`BlockDeviceError`] when `blkid` cannot run or fails other than by finding nothing.
 pub fn probe(device: &Path) -> Result<Contents, BlockDeviceError> {
-    let output = Command::new("blkid")
+    let output = Command::new(system_tool("blkid"))
         .args(["-p", "-o", "export"])
         .arg(device)
         .output()
@@ -224,7 +224,7 @@ pub fn ensure_filesystem(device: &Path, label: &str) -> Result<bool, BlockDevice
         }),
         Contents::Blank => {
             // -F: also format a regular file (a test's stand-in for a device) without asking.
-            let output = Command::new("mkfs.ext4")
+            let output = Command::new(system_tool("mkfs.ext4"))
                 .args(["-q", "-F", "-L", label])
                 .arg(device)
                 .output()
@@ -244,6 +244,22 @@ pub fn ensure_filesystem(device: &Path, label: &str) -> Result<bool, BlockDevice
             Ok(true)
         }
     }
+}
+
+/// `name` as found on `PATH`, else in `/usr/sbin` or `/sbin` (where util-linux and e2fsprogs
+/// put it, and which an unprivileged user's `PATH` often lacks); else `name` itself, so the
+/// spawn error names it.
+#[must_use]
+pub fn system_tool(name: &str) -> PathBuf {
+    let on_path = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .unwrap_or_default();
+    on_path
+        .into_iter()
+        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| PathBuf::from(name))
 }
 
 /// systemd's name for the mount unit of `mount_point` (`systemd-escape --path --suffix=mount`).
@@ -324,7 +340,7 @@ mod tests {
 
         // Another filesystem: refused too, and the message says what to do.
         let other = device(&dir, "other", &[]);
-        let output = Command::new("mkfs.ext2")
+        let output = Command::new(system_tool("mkfs.ext2"))
             .args(["-q", "-F"])
             .arg(&other)
             .output()

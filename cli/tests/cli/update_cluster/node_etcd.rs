@@ -94,7 +94,12 @@ pub(super) fn make_block_devices(world: &World, root: &Path, zone: &str) {
 
 /// `blkid`'s TYPE and LABEL of a device file.
 fn filesystem(device: &Path) -> (String, String) {
-    let output = Command::new("blkid")
+    // util-linux puts it in /usr/sbin or /sbin, which a user's PATH may lack.
+    let blkid = ["/usr/sbin/blkid", "/sbin/blkid"]
+        .into_iter()
+        .find(|path| Path::new(path).is_file())
+        .unwrap_or("blkid");
+    let output = Command::new(blkid)
         .args(["-p", "-o", "export"])
         .arg(device)
         .output()
