@@ -71,7 +71,7 @@ fn planned_with_members(
 
 /// [`planned_with_members`] for a node whose volumes showed up as `etcd_devices`, with
 /// `etcd_peers` live.
-fn planned_with_volumes(
+pub(crate) fn planned_with_volumes(
     config: NodeupConfig,
     etcd_members: &BTreeMap<String, String>,
     etcd_devices: BTreeMap<String, PathBuf>,
