@@ -10,4 +10,5 @@ mod kubelet_config_v1beta1;
 mod plan;
 mod real_apiserver;
 mod real_apiserver_addons;
+mod real_etcd;
 mod real_mount;

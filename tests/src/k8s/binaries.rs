@@ -105,7 +105,11 @@ pub fn binaries(version: K8sVersion) -> Result<Binaries, Missing> {
     })
 }
 
-fn find_etcd() -> Result<PathBuf, Missing> {
+/// The etcd binary: `BERTH_TEST_ETCD`, else `etcd` on `PATH`.
+///
+/// # Errors
+/// [`Missing`] saying which was looked for.
+pub fn find_etcd() -> Result<PathBuf, Missing> {
     if let Some(path) = std::env::var_os(ETCD_ENV) {
         let path = PathBuf::from(path);
         return path.is_file().then_some(path.clone()).ok_or_else(|| {

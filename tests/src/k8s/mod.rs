@@ -39,7 +39,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-pub use binaries::{Binaries, Missing, binaries};
+pub use binaries::{Binaries, Missing, binaries, find_etcd};
 pub use pki::{CaPem, Keypair};
 pub use process::Component;
 
