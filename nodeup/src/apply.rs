@@ -135,7 +135,8 @@ pub async fn apply(
                         });
                     }
                 };
-                atomic::ensure_file(
+                // In place: pods mount the host's file by its inode (see the etcd pods).
+                atomic::ensure_file_in_place(
                     &resolved,
                     hosts_file::with_block(&existing, entries).as_bytes(),
                     0o644,

@@ -72,6 +72,32 @@ pub fn ensure_file(path: &Path, contents: &[u8], mode: u32) -> Result<bool, Writ
     Ok(true)
 }
 
+/// Makes `path` hold exactly `contents` with `mode`, rewriting the file itself rather than
+/// renaming a new one over it: for a file that other mount namespaces see through a bind
+/// mount of its inode (`/etc/hosts` in pods that mount it), a rename would leave them the old
+/// file. The one `write` of a small file is what readers may catch half done; they re-read.
+///
+/// # Errors
+/// [`WriteError`] naming the path.
+pub fn ensure_file_in_place(path: &Path, contents: &[u8], mode: u32) -> Result<bool, WriteError> {
+    if !path.is_file() {
+        return ensure_file(path, contents, mode);
+    }
+    let current = fs_err::read(path).map_err(error("read", path))?;
+    if current == contents {
+        return ensure_mode(path, mode);
+    }
+    let mut file = fs_err::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(path)
+        .map_err(error("open", path))?;
+    file.write_all(contents).map_err(error("write", path))?;
+    file.sync_all().map_err(error("sync", path))?;
+    ensure_mode(path, mode)?;
+    Ok(true)
+}
+
 /// Makes `path` a copy of `source` (whose sha256 is `sha256`) with `mode`.
 ///
 /// # Errors
@@ -159,5 +185,19 @@ mod tests {
         assert_eq!(mode_of(&path), Some(0o644));
         let leftovers = fs_err::read_dir(dir.path().join("a")).unwrap().count();
         assert_eq!(leftovers, 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn in_place_keeps_the_inode_so_bind_mounts_see_the_change() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hosts");
+        assert!(ensure_file_in_place(&path, b"one\n", 0o644).unwrap());
+        let inode = fs_err::metadata(&path).unwrap().ino();
+        assert!(!ensure_file_in_place(&path, b"one\n", 0o644).unwrap());
+        assert!(ensure_file_in_place(&path, b"two, longer\n", 0o644).unwrap());
+        assert!(ensure_file_in_place(&path, b"3\n", 0o644).unwrap());
+        assert_eq!(fs_err::read(&path).unwrap(), b"3\n");
+        assert_eq!(fs_err::metadata(&path).unwrap().ino(), inode);
     }
 }

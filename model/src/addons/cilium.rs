@@ -284,9 +284,13 @@ fn agent(context: &AddonContext, settings: &Settings) -> Value {
                             { "name": "lib-modules", "mountPath": "/lib/modules", "readOnly": true },
                             { "name": "xtables-lock", "mountPath": "/run/xtables.lock" },
                             { "name": "cilium-config-path", "mountPath": CONFIG_DIR, "readOnly": true },
+                            { "name": "hosts", "mountPath": "/etc/hosts", "readOnly": true },
                         ],
                     }],
                     "volumes": [
+                        // The host's own file, not the kubelet's copy made at start: without DNS
+                        // the API server's name is kept current there by nodeup.
+                        host_path("hosts", "/etc/hosts", "File"),
                         host_path("cilium-run", "/var/run/cilium", "DirectoryOrCreate"),
                         host_path("bpf-maps", "/sys/fs/bpf", "DirectoryOrCreate"),
                         host_path("cni-path", "/opt/cni/bin", "DirectoryOrCreate"),
@@ -343,10 +347,12 @@ fn operator(context: &AddonContext, settings: &Settings) -> Value {
                         "resources": { "requests": { "cpu": "25m", "memory": "128Mi" } },
                         "volumeMounts": [
                             { "name": "cilium-config-path", "mountPath": CONFIG_DIR, "readOnly": true },
+                            { "name": "hosts", "mountPath": "/etc/hosts", "readOnly": true },
                         ],
                     }],
                     "volumes": [
                         { "name": "cilium-config-path", "configMap": { "name": CONFIG } },
+                        { "name": "hosts", "hostPath": { "path": "/etc/hosts", "type": "File" } },
                     ],
                 },
             },

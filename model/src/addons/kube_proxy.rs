@@ -115,10 +115,14 @@ fn daemon_set(context: &AddonContext) -> Value {
                             { "name": NAME, "mountPath": CONFIG_DIR },
                             { "name": "xtables-lock", "mountPath": "/run/xtables.lock" },
                             { "name": "lib-modules", "mountPath": "/lib/modules", "readOnly": true },
+                            { "name": "hosts", "mountPath": "/etc/hosts", "readOnly": true },
                         ],
                     }],
                     "volumes": [
                         { "name": NAME, "configMap": { "name": NAME } },
+                        // The host's own file, not the kubelet's copy made at start: without
+                        // DNS the API server's name is kept current there by nodeup.
+                        { "name": "hosts", "hostPath": { "path": "/etc/hosts", "type": "File" } },
                         {
                             "name": "xtables-lock",
                             "hostPath": { "path": "/run/xtables.lock", "type": "FileOrCreate" },

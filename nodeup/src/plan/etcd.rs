@@ -12,7 +12,9 @@
 //! Members know each other by DNS name (`etcd-<member>.internal.<cluster>`, see
 //! [`member_dns_name`]), resolved through nodeup's block of `/etc/hosts` (this node's
 //! members and every live peer's, see [`super::hosts`]), so a member replaced on a new
-//! machine keeps its peer URL and its data.
+//! machine keeps its peer URL and its data. The pods mount the host's `/etc/hosts` itself
+//! (the kubelet would give a host-network pod a copy made when it starts, blind to the
+//! members that come later), and nodeup rewrites that file in place.
 
 use std::{collections::BTreeMap, path::PathBuf};
 
@@ -181,7 +183,10 @@ pub(crate) fn tasks(
                 read_only: true,
             }],
             vec![("data".to_owned(), mount_point.clone())],
-        );
+        )
+        // The members' names resolve through nodeup's block of the host's /etc/hosts, which
+        // changes while etcd runs (a member replaced on a new machine).
+        .with_host_file("hosts", super::hosts::HOSTS_FILE);
         let path = format!("{}/{name}.yaml", paths::MANIFESTS_DIR);
         let text = rendered(&path, render_yaml(&pod))?;
         tasks.push(NodeTask::file(&path, text, 0o600));

@@ -146,6 +146,28 @@ impl StaticPod {
             },
         }
     }
+
+    /// Mounts the host's file `path` read-only at the same path (a `File` host path). For
+    /// `/etc/hosts` this replaces the copy the kubelet makes of it when a host-network pod
+    /// starts, so the pod sees nodeup's later changes to it (nodeup rewrites it in place).
+    #[must_use]
+    pub fn with_host_file(mut self, name: &str, path: &str) -> Self {
+        if let Some(container) = self.spec.containers.first_mut() {
+            container.volume_mounts.push(VolumeMount {
+                name: name.to_owned(),
+                mount_path: path.to_owned(),
+                read_only: true,
+            });
+        }
+        self.spec.volumes.push(Volume {
+            name: name.to_owned(),
+            host_path: HostPath {
+                path: path.to_owned(),
+                path_type: "File",
+            },
+        });
+        self
+    }
 }
 
 /// `program --flag=value …` with flags in the given order.
