@@ -151,3 +151,11 @@ pub(crate) fn tar_gz(path: &Path, files: &[(&str, &[u8])]) -> PathBuf {
     builder.into_inner().unwrap().finish().unwrap();
     path.to_owned()
 }
+
+/// Whether the tests run as root (mounting and mount namespaces need it; CI has it).
+pub(crate) fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0")
+}

@@ -54,13 +54,6 @@ impl Drop for Members {
     }
 }
 
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0")
-}
-
 /// Plans member `member` at `address` (the others its live peers) and writes its files
 /// (certificates, manifests, the hosts block) under `root`.
 async fn render(
@@ -182,7 +175,7 @@ fn get(root: &Path, url: &str) -> Option<String> {
 
 #[tokio::test]
 async fn real_etcd_members_find_each_other_by_name_and_form_one_cluster() {
-    if !is_root() {
+    if !fixtures::is_root() {
         eprintln!("skipped: each etcd member needs a mount namespace of its own (root)");
         return;
     }

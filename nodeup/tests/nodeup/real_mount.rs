@@ -131,13 +131,6 @@ impl Drop for MountingServiceManager {
     }
 }
 
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0")
-}
-
 /// The volume tasks of a control-plane plan whose etcd volumes showed up as `devices`.
 fn volume_tasks(devices: &BTreeMap<String, PathBuf>) -> Vec<NodeTask> {
     let config = fixtures::configs("s3://berth-state/dev.example.com")
@@ -160,7 +153,7 @@ fn volume_tasks(devices: &BTreeMap<String, PathBuf>) -> Vec<NodeTask> {
 
 #[tokio::test]
 async fn etcd_volumes_are_formatted_once_and_mounted_by_their_units() {
-    if !is_root() {
+    if !fixtures::is_root() {
         eprintln!("skipped: mounting the etcd volumes' stand-ins needs root");
         return;
     }
