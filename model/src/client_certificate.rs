@@ -196,13 +196,11 @@ pub fn from_kubeconfig_data(data: &str) -> Result<String, ClientCertificateError
 }
 
 fn pem_der(pem: &str, what: &'static str) -> Result<Vec<u8>, ClientCertificateError> {
-    let not_a_certificate = ClientCertificateError::NotACertificate { what };
-    let (_, block) = x509_parser::pem::parse_x509_pem(pem.as_bytes())
-        .map_err(|_| ClientCertificateError::NotACertificate { what })?;
-    if block.label != "CERTIFICATE" {
-        return Err(not_a_certificate);
-    }
-    Ok(block.contents)
+    x509_parser::pem::parse_x509_pem(pem.as_bytes())
+        .ok()
+        .filter(|(_, block)| block.label == "CERTIFICATE")
+        .map(|(_, block)| block.contents)
+        .ok_or(ClientCertificateError::NotACertificate { what })
 }
 
 #[cfg(test)]

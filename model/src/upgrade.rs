@@ -2,7 +2,9 @@
 //! time, inside Berth's supported range. Pure: `berth upgrade cluster` reads and writes the
 //! spec; this module only decides.
 
-use crate::version::{DEFAULT_KUBERNETES_VERSION, KubernetesVersion, MAX_KUBERNETES_MINOR};
+use crate::version::{
+    DEFAULT_KUBERNETES_VERSION, KubernetesVersion, MAX_KUBERNETES_MINOR, MIN_KUBERNETES_VERSION,
+};
 
 /// What an upgrade request comes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +28,7 @@ pub enum UpgradeError {
     Parse(#[from] crate::version::ParseKubernetesVersionError),
     /// The requested version is outside the supported range.
     #[error(
-        "Kubernetes {to} is not supported by berth (supported: 1.28.0 up to any \
+        "Kubernetes {to} is not supported by berth (supported: {MIN_KUBERNETES_VERSION} up to any \
          {MAX_KUBERNETES_MINOR}.x release)"
     )]
     Unsupported {

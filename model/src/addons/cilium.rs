@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 use super::{
     AddonContext, AddonManifest, images,
     objects::{
-        READ, cluster_role, cluster_role_binding, namespaced, rule, service_account,
-        service_account_subject, tolerate_everything,
+        READ, cluster_role, cluster_role_binding, daemon_set, deployment, etc_hosts_mount,
+        etc_hosts_volume, host_path, namespaced, rule, service_account, service_account_subject,
+        tolerate_everything,
     },
 };
 use crate::CiliumNetworkingSpec;
@@ -21,6 +22,10 @@ const CONFIG: &str = "cilium-config";
 const CONFIG_DIR: &str = "/tmp/cilium/config-map";
 /// The API server's port (kops serves it on 443).
 const API_PORT: &str = "443";
+/// The agent's health endpoint's port (on the node's loopback).
+const AGENT_HEALTH_PORT: u16 = 9879;
+/// The operator's API and health endpoint's port (on the node's loopback).
+const OPERATOR_API_PORT: u16 = 9234;
 
 pub(super) fn render(context: &AddonContext, spec: &CiliumNetworkingSpec) -> AddonManifest {
     let version = spec
@@ -156,10 +161,6 @@ fn operator_rules() -> Value {
     ])
 }
 
-fn flag(value: bool) -> &'static str {
-    if value { "true" } else { "false" }
-}
-
 fn config_map(settings: &Settings) -> Value {
     let mut data = json!({
         "identity-allocation-mode": "crd",
@@ -170,12 +171,12 @@ fn config_map(settings: &Settings) -> Value {
         "enable-ipv4": "true",
         "enable-ipv6": "false",
         "enable-policy": "default",
-        "kube-proxy-replacement": flag(settings.replace_kube_proxy),
-        "enable-hubble": flag(settings.hubble),
+        "kube-proxy-replacement": settings.replace_kube_proxy.to_string(),
+        "enable-hubble": settings.hubble.to_string(),
         "write-cni-conf-when-ready": "/host/etc/cni/net.d/05-cilium.conflist",
         "cni-exclusive": "true",
-        "operator-api-serve-addr": "127.0.0.1:9234",
-        "agent-health-port": "9879",
+        "operator-api-serve-addr": format!("127.0.0.1:{OPERATOR_API_PORT}"),
+        "agent-health-port": AGENT_HEALTH_PORT.to_string(),
     });
     if settings.hubble {
         data["hubble-listen-address"] = json!(":4244");
@@ -210,152 +211,141 @@ fn env(context: &AddonContext, settings: &Settings) -> Value {
     Value::Array(env)
 }
 
-fn agent(context: &AddonContext, settings: &Settings) -> Value {
-    let selector = json!({ "k8s-app": AGENT });
-    let image = format!("{}:v{}", images::CILIUM_REPOSITORY, settings.version);
-    let host_path = |name: &str, path: &str, kind: &str| json!({ "name": name, "hostPath": { "path": path, "type": kind } });
+/// The `cilium-config` ConfigMap as a volume: both components read their settings from it.
+fn config_volume() -> Value {
+    json!({ "name": "cilium-config-path", "configMap": { "name": CONFIG } })
+}
+
+/// The mount of [`config_volume`] at [`CONFIG_DIR`].
+fn config_mount() -> Value {
+    json!({ "name": "cilium-config-path", "mountPath": CONFIG_DIR, "readOnly": true })
+}
+
+/// The agent's brief health check, failing after `failure_threshold` misses.
+fn agent_health(failure_threshold: u32) -> Value {
     json!({
-        "apiVersion": "apps/v1",
-        "kind": "DaemonSet",
-        "metadata": namespaced(AGENT, NAME, AGENT),
-        "spec": {
-            "selector": { "matchLabels": selector },
-            "updateStrategy": { "type": "RollingUpdate", "rollingUpdate": { "maxUnavailable": 2 } },
-            "template": {
-                "metadata": { "labels": selector },
-                "spec": {
-                    "serviceAccountName": AGENT,
-                    "priorityClassName": "system-node-critical",
-                    "hostNetwork": true,
-                    "restartPolicy": "Always",
-                    "terminationGracePeriodSeconds": 1,
-                    "nodeSelector": { "kubernetes.io/os": "linux" },
-                    "tolerations": tolerate_everything(),
-                    "initContainers": [{
-                        "name": "install-cni-binaries",
-                        "image": image,
-                        "imagePullPolicy": "IfNotPresent",
-                        "command": ["/install-plugin.sh"],
-                        "resources": { "requests": { "cpu": "100m", "memory": "10Mi" } },
-                        "securityContext": { "capabilities": { "drop": ["ALL"] } },
-                        "volumeMounts": [{ "name": "cni-path", "mountPath": "/host/opt/cni/bin" }],
-                    }],
-                    "containers": [{
-                        "name": "cilium-agent",
-                        "image": image,
-                        "imagePullPolicy": "IfNotPresent",
-                        "command": ["cilium-agent"],
-                        "args": [format!("--config-dir={CONFIG_DIR}")],
-                        "env": env(context, settings),
-                        "livenessProbe": {
-                            "httpGet": {
-                                "host": "127.0.0.1",
-                                "path": "/healthz",
-                                "port": 9879,
-                                "scheme": "HTTP",
-                                "httpHeaders": [{ "name": "brief", "value": "true" }],
-                            },
-                            "periodSeconds": 30,
-                            "failureThreshold": 10,
-                            "timeoutSeconds": 5,
-                        },
-                        "readinessProbe": {
-                            "httpGet": {
-                                "host": "127.0.0.1",
-                                "path": "/healthz",
-                                "port": 9879,
-                                "scheme": "HTTP",
-                                "httpHeaders": [{ "name": "brief", "value": "true" }],
-                            },
-                            "periodSeconds": 30,
-                            "failureThreshold": 3,
-                            "timeoutSeconds": 5,
-                        },
-                        "resources": { "requests": { "cpu": "25m", "memory": "128Mi" } },
-                        "securityContext": { "privileged": true },
-                        "volumeMounts": [
-                            {
-                                "name": "bpf-maps",
-                                "mountPath": "/sys/fs/bpf",
-                                "mountPropagation": "HostToContainer",
-                            },
-                            { "name": "cilium-run", "mountPath": "/var/run/cilium" },
-                            { "name": "etc-cni-netd", "mountPath": "/host/etc/cni/net.d" },
-                            { "name": "lib-modules", "mountPath": "/lib/modules", "readOnly": true },
-                            { "name": "xtables-lock", "mountPath": "/run/xtables.lock" },
-                            { "name": "cilium-config-path", "mountPath": CONFIG_DIR, "readOnly": true },
-                            { "name": "hosts", "mountPath": "/etc/hosts", "readOnly": true },
-                        ],
-                    }],
-                    "volumes": [
-                        // The host's own file, not the kubelet's copy made at start: without DNS
-                        // the API server's name is kept current there by nodeup.
-                        host_path("hosts", "/etc/hosts", "File"),
-                        host_path("cilium-run", "/var/run/cilium", "DirectoryOrCreate"),
-                        host_path("bpf-maps", "/sys/fs/bpf", "DirectoryOrCreate"),
-                        host_path("cni-path", "/opt/cni/bin", "DirectoryOrCreate"),
-                        host_path("etc-cni-netd", "/etc/cni/net.d", "DirectoryOrCreate"),
-                        host_path("lib-modules", "/lib/modules", "Directory"),
-                        host_path("xtables-lock", "/run/xtables.lock", "FileOrCreate"),
-                        { "name": "cilium-config-path", "configMap": { "name": CONFIG } },
-                    ],
-                },
-            },
+        "httpGet": {
+            "host": "127.0.0.1",
+            "path": "/healthz",
+            "port": AGENT_HEALTH_PORT,
+            "scheme": "HTTP",
+            "httpHeaders": [{ "name": "brief", "value": "true" }],
         },
+        "periodSeconds": 30,
+        "failureThreshold": failure_threshold,
+        "timeoutSeconds": 5,
     })
 }
 
+fn agent(context: &AddonContext, settings: &Settings) -> Value {
+    let image = format!("{}:v{}", images::CILIUM_REPOSITORY, settings.version);
+    daemon_set(
+        AGENT,
+        NAME,
+        AGENT,
+        &json!({ "k8s-app": AGENT }),
+        json!({ "type": "RollingUpdate", "rollingUpdate": { "maxUnavailable": 2 } }),
+        json!({
+            "serviceAccountName": AGENT,
+            "priorityClassName": "system-node-critical",
+            "hostNetwork": true,
+            "restartPolicy": "Always",
+            "terminationGracePeriodSeconds": 1,
+            "nodeSelector": { "kubernetes.io/os": "linux" },
+            "tolerations": tolerate_everything(),
+            "initContainers": [{
+                "name": "install-cni-binaries",
+                "image": image,
+                "imagePullPolicy": "IfNotPresent",
+                "command": ["/install-plugin.sh"],
+                "resources": { "requests": { "cpu": "100m", "memory": "10Mi" } },
+                "securityContext": { "capabilities": { "drop": ["ALL"] } },
+                "volumeMounts": [{ "name": "cni-path", "mountPath": "/host/opt/cni/bin" }],
+            }],
+            "containers": [{
+                "name": "cilium-agent",
+                "image": image,
+                "imagePullPolicy": "IfNotPresent",
+                "command": ["cilium-agent"],
+                "args": [format!("--config-dir={CONFIG_DIR}")],
+                "env": env(context, settings),
+                "livenessProbe": agent_health(10),
+                "readinessProbe": agent_health(3),
+                "resources": { "requests": { "cpu": "25m", "memory": "128Mi" } },
+                "securityContext": { "privileged": true },
+                "volumeMounts": [
+                    {
+                        "name": "bpf-maps",
+                        "mountPath": "/sys/fs/bpf",
+                        "mountPropagation": "HostToContainer",
+                    },
+                    { "name": "cilium-run", "mountPath": "/var/run/cilium" },
+                    { "name": "etc-cni-netd", "mountPath": "/host/etc/cni/net.d" },
+                    { "name": "lib-modules", "mountPath": "/lib/modules", "readOnly": true },
+                    { "name": "xtables-lock", "mountPath": "/run/xtables.lock" },
+                    config_mount(),
+                    etc_hosts_mount(),
+                ],
+            }],
+            "volumes": [
+                etc_hosts_volume(),
+                host_path("cilium-run", "/var/run/cilium", "DirectoryOrCreate"),
+                host_path("bpf-maps", "/sys/fs/bpf", "DirectoryOrCreate"),
+                host_path("cni-path", "/opt/cni/bin", "DirectoryOrCreate"),
+                host_path("etc-cni-netd", "/etc/cni/net.d", "DirectoryOrCreate"),
+                host_path("lib-modules", "/lib/modules", "Directory"),
+                host_path("xtables-lock", "/run/xtables.lock", "FileOrCreate"),
+                config_volume(),
+            ],
+        }),
+    )
+}
+
 fn operator(context: &AddonContext, settings: &Settings) -> Value {
-    let selector = json!({ "io.cilium/app": "operator", "name": OPERATOR });
-    json!({
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": namespaced(OPERATOR, NAME, OPERATOR),
-        "spec": {
-            "replicas": 1,
-            "strategy": {
-                "type": "RollingUpdate",
-                "rollingUpdate": { "maxSurge": 0, "maxUnavailable": 1 },
-            },
-            "selector": { "matchLabels": selector },
-            "template": {
-                "metadata": { "labels": selector },
-                "spec": {
-                    "serviceAccountName": OPERATOR,
-                    "priorityClassName": "system-cluster-critical",
-                    "hostNetwork": true,
-                    "nodeSelector": { "kubernetes.io/os": "linux" },
-                    "tolerations": tolerate_everything(),
-                    "containers": [{
-                        "name": OPERATOR,
-                        "image": format!("{}:v{}", images::CILIUM_OPERATOR_REPOSITORY, settings.version),
-                        "imagePullPolicy": "IfNotPresent",
-                        "command": ["cilium-operator-generic"],
-                        "args": [format!("--config-dir={CONFIG_DIR}")],
-                        "env": env(context, settings),
-                        "livenessProbe": {
-                            "httpGet": {
-                                "host": "127.0.0.1",
-                                "path": "/healthz",
-                                "port": 9234,
-                                "scheme": "HTTP",
-                            },
-                            "initialDelaySeconds": 60,
-                            "periodSeconds": 10,
-                            "timeoutSeconds": 3,
-                        },
-                        "resources": { "requests": { "cpu": "25m", "memory": "128Mi" } },
-                        "volumeMounts": [
-                            { "name": "cilium-config-path", "mountPath": CONFIG_DIR, "readOnly": true },
-                            { "name": "hosts", "mountPath": "/etc/hosts", "readOnly": true },
-                        ],
-                    }],
-                    "volumes": [
-                        { "name": "cilium-config-path", "configMap": { "name": CONFIG } },
-                        { "name": "hosts", "hostPath": { "path": "/etc/hosts", "type": "File" } },
-                    ],
+    deployment(
+        OPERATOR,
+        NAME,
+        OPERATOR,
+        &json!({ "io.cilium/app": "operator", "name": OPERATOR }),
+        1,
+        json!({
+            "type": "RollingUpdate",
+            "rollingUpdate": { "maxSurge": 0, "maxUnavailable": 1 },
+        }),
+        json!({
+            "serviceAccountName": OPERATOR,
+            "priorityClassName": "system-cluster-critical",
+            "hostNetwork": true,
+            "nodeSelector": { "kubernetes.io/os": "linux" },
+            "tolerations": tolerate_everything(),
+            "containers": [{
+                "name": OPERATOR,
+                "image": format!("{}:v{}", images::CILIUM_OPERATOR_REPOSITORY, settings.version),
+                "imagePullPolicy": "IfNotPresent",
+                "command": ["cilium-operator-generic"],
+                "args": [format!("--config-dir={CONFIG_DIR}")],
+                "env": env(context, settings),
+                "livenessProbe": {
+                    "httpGet": {
+                        "host": "127.0.0.1",
+                        "path": "/healthz",
+                        "port": OPERATOR_API_PORT,
+                        "scheme": "HTTP",
+                    },
+                    "initialDelaySeconds": 60,
+                    "periodSeconds": 10,
+                    "timeoutSeconds": 3,
                 },
-            },
-        },
-    })
+                "resources": { "requests": { "cpu": "25m", "memory": "128Mi" } },
+                "volumeMounts": [
+                    config_mount(),
+                    etc_hosts_mount(),
+                ],
+            }],
+            "volumes": [
+                config_volume(),
+                etc_hosts_volume(),
+            ],
+        }),
+    )
 }

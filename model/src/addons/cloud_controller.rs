@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::{
     AddonContext, AddonManifest, images,
     objects::{
-        KUBE_SYSTEM, cluster_role, cluster_role_binding, namespaced, rule, service_account,
+        cluster_role, cluster_role_binding, daemon_set, namespaced, rule, service_account,
         service_account_subject,
     },
 };
@@ -32,7 +32,7 @@ pub(super) fn render(context: &AddonContext) -> AddonManifest {
                 json!([service_account_subject(ACCOUNT)]),
             ),
             authentication_reader(),
-            daemon_set(context, version),
+            manager(context, version),
         ],
     }
 }
@@ -79,59 +79,53 @@ fn authentication_reader() -> Value {
             "kind": "Role",
             "name": "extension-apiserver-authentication-reader",
         },
-        "subjects": [{ "kind": "ServiceAccount", "name": ACCOUNT, "namespace": KUBE_SYSTEM }],
+        "subjects": [service_account_subject(ACCOUNT)],
     })
 }
 
-fn daemon_set(context: &AddonContext, version: &str) -> Value {
-    let selector = json!({ "k8s-app": NAME });
-    json!({
-        "apiVersion": "apps/v1",
-        "kind": "DaemonSet",
-        "metadata": namespaced(NAME, NAME, NAME),
-        "spec": {
-            "selector": { "matchLabels": selector },
-            "updateStrategy": { "type": "RollingUpdate" },
-            "template": {
-                "metadata": { "labels": selector },
-                "spec": {
-                    "serviceAccountName": ACCOUNT,
-                    "priorityClassName": "system-node-critical",
-                    "hostNetwork": true,
-                    "nodeSelector": { "node-role.kubernetes.io/control-plane": "" },
-                    "tolerations": [
-                        {
-                            "key": "node.cloudprovider.kubernetes.io/uninitialized",
-                            "value": "true",
-                            "effect": "NoSchedule",
-                        },
-                        {
-                            "key": "node-role.kubernetes.io/control-plane",
-                            "operator": "Exists",
-                            "effect": "NoSchedule",
-                        },
-                        { "key": "node.kubernetes.io/not-ready", "operator": "Exists" },
-                    ],
-                    "containers": [{
-                        "name": NAME,
-                        "image": format!("{}:v{version}", images::CLOUD_CONTROLLER_REPOSITORY),
-                        "imagePullPolicy": "IfNotPresent",
-                        "args": [
-                            "--v=2",
-                            "--cloud-provider=aws",
-                            format!("--cluster-name={}", context.cluster_name),
-                            "--configure-cloud-routes=false",
-                            "--use-service-account-credentials=true",
-                        ],
-                        "env": [
-                            // The local API server: no Service routing exists yet.
-                            { "name": "KUBERNETES_SERVICE_HOST", "value": "127.0.0.1" },
-                            { "name": "KUBERNETES_SERVICE_PORT", "value": "443" },
-                        ],
-                        "resources": { "requests": { "cpu": "200m" } },
-                    }],
+fn manager(context: &AddonContext, version: &str) -> Value {
+    daemon_set(
+        NAME,
+        NAME,
+        NAME,
+        &json!({ "k8s-app": NAME }),
+        json!({ "type": "RollingUpdate" }),
+        json!({
+            "serviceAccountName": ACCOUNT,
+            "priorityClassName": "system-node-critical",
+            "hostNetwork": true,
+            "nodeSelector": { "node-role.kubernetes.io/control-plane": "" },
+            "tolerations": [
+                {
+                    "key": "node.cloudprovider.kubernetes.io/uninitialized",
+                    "value": "true",
+                    "effect": "NoSchedule",
                 },
-            },
-        },
-    })
+                {
+                    "key": "node-role.kubernetes.io/control-plane",
+                    "operator": "Exists",
+                    "effect": "NoSchedule",
+                },
+                { "key": "node.kubernetes.io/not-ready", "operator": "Exists" },
+            ],
+            "containers": [{
+                "name": NAME,
+                "image": format!("{}:v{version}", images::CLOUD_CONTROLLER_REPOSITORY),
+                "imagePullPolicy": "IfNotPresent",
+                "args": [
+                    "--v=2",
+                    "--cloud-provider=aws",
+                    format!("--cluster-name={}", context.cluster_name),
+                    "--configure-cloud-routes=false",
+                    "--use-service-account-credentials=true",
+                ],
+                "env": [
+                    // The local API server: no Service routing exists yet.
+                    { "name": "KUBERNETES_SERVICE_HOST", "value": "127.0.0.1" },
+                    { "name": "KUBERNETES_SERVICE_PORT", "value": "443" },
+                ],
+                "resources": { "requests": { "cpu": "200m" } },
+            }],
+        }),
+    )
 }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::{
     AddonContext, AddonManifest, images,
     objects::{
-        READ, cluster_role, cluster_role_binding, namespaced, rule, service_account,
+        READ, cluster_role, cluster_role_binding, deployment, namespaced, rule, service_account,
         service_account_subject,
     },
 };
@@ -41,7 +41,7 @@ pub(super) fn render(context: &AddonContext) -> AddonManifest {
                 json!([service_account_subject(NAME)]),
             ),
             config_map(context),
-            deployment(),
+            server(),
             service(context),
         ],
     }
@@ -82,86 +82,81 @@ fn config_map(context: &AddonContext) -> Value {
     })
 }
 
-fn deployment() -> Value {
+fn server() -> Value {
     let selector = json!({ "k8s-app": "kube-dns" });
-    json!({
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": namespaced(NAME, NAME, NAME),
-        "spec": {
-            "replicas": 2,
-            "strategy": { "type": "RollingUpdate", "rollingUpdate": { "maxUnavailable": 1 } },
-            "selector": { "matchLabels": selector },
-            "template": {
-                "metadata": { "labels": selector },
-                "spec": {
-                    "serviceAccountName": NAME,
-                    "priorityClassName": "system-cluster-critical",
-                    "dnsPolicy": "Default",
-                    "nodeSelector": { "kubernetes.io/os": "linux" },
-                    "tolerations": [
-                        { "key": "CriticalAddonsOnly", "operator": "Exists" },
-                        {
-                            "key": "node-role.kubernetes.io/control-plane",
-                            "operator": "Exists",
-                            "effect": "NoSchedule",
-                        },
-                    ],
-                    "affinity": {
-                        "podAntiAffinity": {
-                            "preferredDuringSchedulingIgnoredDuringExecution": [{
-                                "weight": 100,
-                                "podAffinityTerm": {
-                                    "labelSelector": { "matchLabels": selector },
-                                    "topologyKey": "kubernetes.io/hostname",
-                                },
-                            }],
-                        },
-                    },
-                    "containers": [{
-                        "name": NAME,
-                        "image": images::COREDNS,
-                        "imagePullPolicy": "IfNotPresent",
-                        "args": ["-conf", "/etc/coredns/Corefile"],
-                        "resources": {
-                            "limits": { "memory": "170Mi" },
-                            "requests": { "cpu": "100m", "memory": "70Mi" },
-                        },
-                        "ports": [
-                            { "name": "dns", "containerPort": 53, "protocol": "UDP" },
-                            { "name": "dns-tcp", "containerPort": 53, "protocol": "TCP" },
-                            { "name": "metrics", "containerPort": 9153, "protocol": "TCP" },
-                        ],
-                        "livenessProbe": {
-                            "httpGet": { "path": "/health", "port": 8080, "scheme": "HTTP" },
-                            "initialDelaySeconds": 60,
-                            "timeoutSeconds": 5,
-                            "successThreshold": 1,
-                            "failureThreshold": 5,
-                        },
-                        "readinessProbe": {
-                            "httpGet": { "path": "/ready", "port": 8181, "scheme": "HTTP" },
-                        },
-                        "securityContext": {
-                            "allowPrivilegeEscalation": false,
-                            "readOnlyRootFilesystem": true,
-                            "capabilities": { "add": ["NET_BIND_SERVICE"], "drop": ["ALL"] },
-                        },
-                        "volumeMounts": [
-                            { "name": "config-volume", "mountPath": "/etc/coredns", "readOnly": true },
-                        ],
-                    }],
-                    "volumes": [{
-                        "name": "config-volume",
-                        "configMap": {
-                            "name": NAME,
-                            "items": [{ "key": "Corefile", "path": "Corefile" }],
+    deployment(
+        NAME,
+        NAME,
+        NAME,
+        &selector,
+        2,
+        json!({ "type": "RollingUpdate", "rollingUpdate": { "maxUnavailable": 1 } }),
+        json!({
+            "serviceAccountName": NAME,
+            "priorityClassName": "system-cluster-critical",
+            "dnsPolicy": "Default",
+            "nodeSelector": { "kubernetes.io/os": "linux" },
+            "tolerations": [
+                { "key": "CriticalAddonsOnly", "operator": "Exists" },
+                {
+                    "key": "node-role.kubernetes.io/control-plane",
+                    "operator": "Exists",
+                    "effect": "NoSchedule",
+                },
+            ],
+            "affinity": {
+                "podAntiAffinity": {
+                    "preferredDuringSchedulingIgnoredDuringExecution": [{
+                        "weight": 100,
+                        "podAffinityTerm": {
+                            "labelSelector": { "matchLabels": selector },
+                            "topologyKey": "kubernetes.io/hostname",
                         },
                     }],
                 },
             },
-        },
-    })
+            "containers": [{
+                "name": NAME,
+                "image": images::COREDNS,
+                "imagePullPolicy": "IfNotPresent",
+                "args": ["-conf", "/etc/coredns/Corefile"],
+                "resources": {
+                    "limits": { "memory": "170Mi" },
+                    "requests": { "cpu": "100m", "memory": "70Mi" },
+                },
+                "ports": [
+                    { "name": "dns", "containerPort": 53, "protocol": "UDP" },
+                    { "name": "dns-tcp", "containerPort": 53, "protocol": "TCP" },
+                    { "name": "metrics", "containerPort": 9153, "protocol": "TCP" },
+                ],
+                "livenessProbe": {
+                    "httpGet": { "path": "/health", "port": 8080, "scheme": "HTTP" },
+                    "initialDelaySeconds": 60,
+                    "timeoutSeconds": 5,
+                    "successThreshold": 1,
+                    "failureThreshold": 5,
+                },
+                "readinessProbe": {
+                    "httpGet": { "path": "/ready", "port": 8181, "scheme": "HTTP" },
+                },
+                "securityContext": {
+                    "allowPrivilegeEscalation": false,
+                    "readOnlyRootFilesystem": true,
+                    "capabilities": { "add": ["NET_BIND_SERVICE"], "drop": ["ALL"] },
+                },
+                "volumeMounts": [
+                    { "name": "config-volume", "mountPath": "/etc/coredns", "readOnly": true },
+                ],
+            }],
+            "volumes": [{
+                "name": "config-volume",
+                "configMap": {
+                    "name": NAME,
+                    "items": [{ "key": "Corefile", "path": "Corefile" }],
+                },
+            }],
+        }),
+    )
 }
 
 fn service(context: &AddonContext) -> Value {

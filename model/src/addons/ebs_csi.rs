@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use super::{
     AddonManifest, images,
     objects::{
-        READ, cluster_role, cluster_role_binding, cluster_scoped, namespaced, rule,
-        service_account, service_account_subject, tolerate_everything,
+        READ, cluster_role, cluster_role_binding, cluster_scoped, daemon_set, deployment,
+        host_path, rule, service_account, service_account_subject, tolerate_everything,
     },
 };
 
@@ -167,6 +167,16 @@ fn node_name_env() -> Value {
     json!({ "name": "CSI_NODE_NAME", "valueFrom": { "fieldRef": { "fieldPath": "spec.nodeName" } } })
 }
 
+/// What every container of the driver asks for.
+fn requests() -> Value {
+    json!({ "requests": { "cpu": "10m", "memory": "40Mi" } })
+}
+
+/// The security context of every container but the node plugin.
+fn unprivileged() -> Value {
+    json!({ "allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true })
+}
+
 fn healthz() -> Value {
     json!({
         "httpGet": { "path": "/healthz", "port": "healthz" },
@@ -191,8 +201,8 @@ fn sidecar(name: &str, image: &str, extra_args: &[&str]) -> Value {
         "imagePullPolicy": "IfNotPresent",
         "args": args,
         "env": [{ "name": "ADDRESS", "value": CONTROLLER_SOCKET }],
-        "resources": { "requests": { "cpu": "10m", "memory": "40Mi" } },
-        "securityContext": { "allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true },
+        "resources": requests(),
+        "securityContext": unprivileged(),
         "volumeMounts": [{ "name": "socket-dir", "mountPath": CONTROLLER_SOCKET_DIR }],
     })
 }
@@ -203,166 +213,145 @@ fn liveness_probe(socket_dir: &str) -> Value {
         "image": images::CSI_LIVENESS_PROBE,
         "imagePullPolicy": "IfNotPresent",
         "args": ["--csi-address=/csi/csi.sock"],
-        "resources": { "requests": { "cpu": "10m", "memory": "40Mi" } },
-        "securityContext": { "allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true },
+        "resources": requests(),
+        "securityContext": unprivileged(),
         "volumeMounts": [{ "name": socket_dir, "mountPath": "/csi" }],
     })
 }
 
 fn controller() -> Value {
-    let selector = json!({ "app": CONTROLLER });
-    json!({
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": namespaced(CONTROLLER, NAME, CONTROLLER),
-        "spec": {
-            "replicas": 2,
-            "strategy": { "type": "RollingUpdate", "rollingUpdate": { "maxUnavailable": 1 } },
-            "selector": { "matchLabels": selector },
-            "template": {
-                "metadata": { "labels": selector },
-                "spec": {
-                    "serviceAccountName": CONTROLLER_ACCOUNT,
-                    "priorityClassName": "system-cluster-critical",
-                    "nodeSelector": { "kubernetes.io/os": "linux" },
-                    "tolerations": [
-                        { "key": "CriticalAddonsOnly", "operator": "Exists" },
-                        { "effect": "NoExecute", "operator": "Exists", "tolerationSeconds": 300 },
-                    ],
-                    "securityContext": {
-                        "runAsNonRoot": true,
-                        "runAsUser": 1000,
-                        "runAsGroup": 1000,
-                        "fsGroup": 1000,
-                    },
-                    "containers": [
-                        {
-                            "name": "ebs-plugin",
-                            "image": images::EBS_CSI_DRIVER,
-                            "imagePullPolicy": "IfNotPresent",
-                            "args": [
-                                "controller",
-                                "--endpoint=$(CSI_ENDPOINT)",
-                                "--logging-format=text",
-                                "--v=2",
-                            ],
-                            "env": [
-                                { "name": "CSI_ENDPOINT", "value": format!("unix://{CONTROLLER_SOCKET}") },
-                                node_name_env(),
-                            ],
-                            "ports": [{ "name": "healthz", "containerPort": 9808, "protocol": "TCP" }],
-                            "livenessProbe": healthz(),
-                            "readinessProbe": healthz(),
-                            "resources": { "requests": { "cpu": "10m", "memory": "40Mi" } },
-                            "securityContext": {
-                                "allowPrivilegeEscalation": false,
-                                "readOnlyRootFilesystem": true,
-                            },
-                            "volumeMounts": [{ "name": "socket-dir", "mountPath": CONTROLLER_SOCKET_DIR }],
-                        },
-                        sidecar("csi-provisioner", images::CSI_PROVISIONER, &[
-                            "--timeout=60s",
-                            "--feature-gates=Topology=true",
-                            "--extra-create-metadata",
-                            "--default-fstype=ext4",
-                        ]),
-                        sidecar("csi-attacher", images::CSI_ATTACHER, &["--timeout=60s"]),
-                        sidecar("csi-resizer", images::CSI_RESIZER, &[
-                            "--timeout=60s",
-                            "--handle-volume-inuse-error=false",
-                        ]),
-                        liveness_probe("socket-dir"),
-                    ],
-                    "volumes": [{ "name": "socket-dir", "emptyDir": {} }],
-                },
+    deployment(
+        CONTROLLER,
+        NAME,
+        CONTROLLER,
+        &json!({ "app": CONTROLLER }),
+        2,
+        json!({ "type": "RollingUpdate", "rollingUpdate": { "maxUnavailable": 1 } }),
+        json!({
+            "serviceAccountName": CONTROLLER_ACCOUNT,
+            "priorityClassName": "system-cluster-critical",
+            "nodeSelector": { "kubernetes.io/os": "linux" },
+            "tolerations": [
+                { "key": "CriticalAddonsOnly", "operator": "Exists" },
+                { "effect": "NoExecute", "operator": "Exists", "tolerationSeconds": 300 },
+            ],
+            "securityContext": {
+                "runAsNonRoot": true,
+                "runAsUser": 1000,
+                "runAsGroup": 1000,
+                "fsGroup": 1000,
             },
-        },
-    })
+            "containers": [
+                {
+                    "name": "ebs-plugin",
+                    "image": images::EBS_CSI_DRIVER,
+                    "imagePullPolicy": "IfNotPresent",
+                    "args": [
+                        "controller",
+                        "--endpoint=$(CSI_ENDPOINT)",
+                        "--logging-format=text",
+                        "--v=2",
+                    ],
+                    "env": [
+                        { "name": "CSI_ENDPOINT", "value": format!("unix://{CONTROLLER_SOCKET}") },
+                        node_name_env(),
+                    ],
+                    "ports": [{ "name": "healthz", "containerPort": 9808, "protocol": "TCP" }],
+                    "livenessProbe": healthz(),
+                    "readinessProbe": healthz(),
+                    "resources": requests(),
+                    "securityContext": unprivileged(),
+                    "volumeMounts": [{ "name": "socket-dir", "mountPath": CONTROLLER_SOCKET_DIR }],
+                },
+                sidecar("csi-provisioner", images::CSI_PROVISIONER, &[
+                    "--timeout=60s",
+                    "--feature-gates=Topology=true",
+                    "--extra-create-metadata",
+                    "--default-fstype=ext4",
+                ]),
+                sidecar("csi-attacher", images::CSI_ATTACHER, &["--timeout=60s"]),
+                sidecar("csi-resizer", images::CSI_RESIZER, &[
+                    "--timeout=60s",
+                    "--handle-volume-inuse-error=false",
+                ]),
+                liveness_probe("socket-dir"),
+            ],
+            "volumes": [{ "name": "socket-dir", "emptyDir": {} }],
+        }),
+    )
 }
 
 fn node() -> Value {
-    let selector = json!({ "app": NODE });
     let plugin_dir = format!("/var/lib/kubelet/plugins/{DRIVER}/");
-    json!({
-        "apiVersion": "apps/v1",
-        "kind": "DaemonSet",
-        "metadata": namespaced(NODE, NAME, NODE),
-        "spec": {
-            "selector": { "matchLabels": selector },
-            "updateStrategy": { "type": "RollingUpdate", "rollingUpdate": { "maxUnavailable": "10%" } },
-            "template": {
-                "metadata": { "labels": selector },
-                "spec": {
-                    "serviceAccountName": NODE_ACCOUNT,
-                    "priorityClassName": "system-node-critical",
-                    "nodeSelector": { "kubernetes.io/os": "linux" },
-                    "tolerations": tolerate_everything(),
-                    "terminationGracePeriodSeconds": 30,
-                    "containers": [
-                        {
-                            "name": "ebs-plugin",
-                            "image": images::EBS_CSI_DRIVER,
-                            "imagePullPolicy": "IfNotPresent",
-                            "args": ["node", "--endpoint=$(CSI_ENDPOINT)", "--logging-format=text", "--v=2"],
-                            "env": [
-                                { "name": "CSI_ENDPOINT", "value": "unix:/csi/csi.sock" },
-                                node_name_env(),
-                            ],
-                            "ports": [{ "name": "healthz", "containerPort": 9808, "protocol": "TCP" }],
-                            "livenessProbe": healthz(),
-                            "resources": { "requests": { "cpu": "10m", "memory": "40Mi" } },
-                            "securityContext": { "privileged": true, "readOnlyRootFilesystem": true },
-                            "volumeMounts": [
-                                {
-                                    "name": "kubelet-dir",
-                                    "mountPath": "/var/lib/kubelet",
-                                    "mountPropagation": "Bidirectional",
-                                },
-                                { "name": "plugin-dir", "mountPath": "/csi" },
-                                { "name": "device-dir", "mountPath": "/dev" },
-                            ],
-                        },
-                        {
-                            "name": "node-driver-registrar",
-                            "image": images::CSI_NODE_DRIVER_REGISTRAR,
-                            "imagePullPolicy": "IfNotPresent",
-                            "args": [
-                                "--csi-address=$(ADDRESS)",
-                                "--kubelet-registration-path=$(DRIVER_REG_SOCK_PATH)",
-                                "--v=2",
-                            ],
-                            "env": [
-                                { "name": "ADDRESS", "value": "/csi/csi.sock" },
-                                {
-                                    "name": "DRIVER_REG_SOCK_PATH",
-                                    "value": format!("{plugin_dir}csi.sock"),
-                                },
-                            ],
-                            "resources": { "requests": { "cpu": "10m", "memory": "40Mi" } },
-                            "securityContext": {
-                                "allowPrivilegeEscalation": false,
-                                "readOnlyRootFilesystem": true,
-                            },
-                            "volumeMounts": [
-                                { "name": "plugin-dir", "mountPath": "/csi" },
-                                { "name": "registration-dir", "mountPath": "/registration" },
-                            ],
-                        },
-                        liveness_probe("plugin-dir"),
+    daemon_set(
+        NODE,
+        NAME,
+        NODE,
+        &json!({ "app": NODE }),
+        json!({ "type": "RollingUpdate", "rollingUpdate": { "maxUnavailable": "10%" } }),
+        json!({
+            "serviceAccountName": NODE_ACCOUNT,
+            "priorityClassName": "system-node-critical",
+            "nodeSelector": { "kubernetes.io/os": "linux" },
+            "tolerations": tolerate_everything(),
+            "terminationGracePeriodSeconds": 30,
+            "containers": [
+                {
+                    "name": "ebs-plugin",
+                    "image": images::EBS_CSI_DRIVER,
+                    "imagePullPolicy": "IfNotPresent",
+                    "args": ["node", "--endpoint=$(CSI_ENDPOINT)", "--logging-format=text", "--v=2"],
+                    "env": [
+                        { "name": "CSI_ENDPOINT", "value": "unix:/csi/csi.sock" },
+                        node_name_env(),
                     ],
-                    "volumes": [
-                        { "name": "kubelet-dir", "hostPath": { "path": "/var/lib/kubelet", "type": "Directory" } },
-                        { "name": "plugin-dir", "hostPath": { "path": plugin_dir, "type": "DirectoryOrCreate" } },
+                    "ports": [{ "name": "healthz", "containerPort": 9808, "protocol": "TCP" }],
+                    "livenessProbe": healthz(),
+                    "resources": requests(),
+                    "securityContext": { "privileged": true, "readOnlyRootFilesystem": true },
+                    "volumeMounts": [
                         {
-                            "name": "registration-dir",
-                            "hostPath": { "path": "/var/lib/kubelet/plugins_registry/", "type": "Directory" },
+                            "name": "kubelet-dir",
+                            "mountPath": "/var/lib/kubelet",
+                            "mountPropagation": "Bidirectional",
                         },
-                        { "name": "device-dir", "hostPath": { "path": "/dev", "type": "Directory" } },
+                        { "name": "plugin-dir", "mountPath": "/csi" },
+                        { "name": "device-dir", "mountPath": "/dev" },
                     ],
                 },
-            },
-        },
-    })
+                {
+                    "name": "node-driver-registrar",
+                    "image": images::CSI_NODE_DRIVER_REGISTRAR,
+                    "imagePullPolicy": "IfNotPresent",
+                    "args": [
+                        "--csi-address=$(ADDRESS)",
+                        "--kubelet-registration-path=$(DRIVER_REG_SOCK_PATH)",
+                        "--v=2",
+                    ],
+                    "env": [
+                        { "name": "ADDRESS", "value": "/csi/csi.sock" },
+                        {
+                            "name": "DRIVER_REG_SOCK_PATH",
+                            "value": format!("{plugin_dir}csi.sock"),
+                        },
+                    ],
+                    "resources": requests(),
+                    "securityContext": unprivileged(),
+                    "volumeMounts": [
+                        { "name": "plugin-dir", "mountPath": "/csi" },
+                        { "name": "registration-dir", "mountPath": "/registration" },
+                    ],
+                },
+                liveness_probe("plugin-dir"),
+            ],
+            "volumes": [
+                host_path("kubelet-dir", "/var/lib/kubelet", "Directory"),
+                host_path("plugin-dir", &plugin_dir, "DirectoryOrCreate"),
+                host_path("registration-dir", "/var/lib/kubelet/plugins_registry/", "Directory"),
+                host_path("device-dir", "/dev", "Directory"),
+            ],
+        }),
+    )
 }
 
 fn storage_class() -> Value {

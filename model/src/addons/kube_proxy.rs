@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 use super::{
     AddonContext, AddonManifest, images,
     objects::{
-        cluster_role_binding, namespaced, service_account, service_account_subject,
-        tolerate_everything,
+        cluster_role_binding, daemon_set, etc_hosts_mount, etc_hosts_volume, host_path, namespaced,
+        service_account, service_account_subject, tolerate_everything,
     },
 };
 
@@ -28,7 +28,7 @@ pub(super) fn render(context: &AddonContext) -> AddonManifest {
                 json!([service_account_subject(NAME)]),
             ),
             config_map(context),
-            daemon_set(context),
+            proxy(context),
         ],
     }
 }
@@ -79,58 +79,47 @@ users:
     })
 }
 
-fn daemon_set(context: &AddonContext) -> Value {
-    let selector = json!({ "k8s-app": NAME });
-    json!({
-        "apiVersion": "apps/v1",
-        "kind": "DaemonSet",
-        "metadata": namespaced(NAME, NAME, NAME),
-        "spec": {
-            "selector": { "matchLabels": selector },
-            "updateStrategy": { "type": "RollingUpdate" },
-            "template": {
-                "metadata": { "labels": selector },
-                "spec": {
-                    "serviceAccountName": NAME,
-                    "priorityClassName": "system-node-critical",
-                    "hostNetwork": true,
-                    "nodeSelector": { "kubernetes.io/os": "linux" },
-                    "tolerations": tolerate_everything(),
-                    "containers": [{
-                        "name": NAME,
-                        "image": format!("{}:v{}", images::KUBE_PROXY_REPOSITORY, context.version_number()),
-                        "imagePullPolicy": "IfNotPresent",
-                        "command": [
-                            "/usr/local/bin/kube-proxy",
-                            format!("--config={CONFIG_DIR}/config.conf"),
-                            "--hostname-override=$(NODE_NAME)",
-                        ],
-                        "env": [{
-                            "name": "NODE_NAME",
-                            "valueFrom": { "fieldRef": { "fieldPath": "spec.nodeName" } },
-                        }],
-                        "resources": { "requests": { "cpu": "100m" } },
-                        "securityContext": { "privileged": true },
-                        "volumeMounts": [
-                            { "name": NAME, "mountPath": CONFIG_DIR },
-                            { "name": "xtables-lock", "mountPath": "/run/xtables.lock" },
-                            { "name": "lib-modules", "mountPath": "/lib/modules", "readOnly": true },
-                            { "name": "hosts", "mountPath": "/etc/hosts", "readOnly": true },
-                        ],
-                    }],
-                    "volumes": [
-                        { "name": NAME, "configMap": { "name": NAME } },
-                        // The host's own file, not the kubelet's copy made at start: without
-                        // DNS the API server's name is kept current there by nodeup.
-                        { "name": "hosts", "hostPath": { "path": "/etc/hosts", "type": "File" } },
-                        {
-                            "name": "xtables-lock",
-                            "hostPath": { "path": "/run/xtables.lock", "type": "FileOrCreate" },
-                        },
-                        { "name": "lib-modules", "hostPath": { "path": "/lib/modules" } },
-                    ],
-                },
-            },
-        },
-    })
+fn proxy(context: &AddonContext) -> Value {
+    daemon_set(
+        NAME,
+        NAME,
+        NAME,
+        &json!({ "k8s-app": NAME }),
+        json!({ "type": "RollingUpdate" }),
+        json!({
+            "serviceAccountName": NAME,
+            "priorityClassName": "system-node-critical",
+            "hostNetwork": true,
+            "nodeSelector": { "kubernetes.io/os": "linux" },
+            "tolerations": tolerate_everything(),
+            "containers": [{
+                "name": NAME,
+                "image": format!("{}:v{}", images::KUBE_PROXY_REPOSITORY, context.version_number()),
+                "imagePullPolicy": "IfNotPresent",
+                "command": [
+                    "/usr/local/bin/kube-proxy",
+                    format!("--config={CONFIG_DIR}/config.conf"),
+                    "--hostname-override=$(NODE_NAME)",
+                ],
+                "env": [{
+                    "name": "NODE_NAME",
+                    "valueFrom": { "fieldRef": { "fieldPath": "spec.nodeName" } },
+                }],
+                "resources": { "requests": { "cpu": "100m" } },
+                "securityContext": { "privileged": true },
+                "volumeMounts": [
+                    { "name": NAME, "mountPath": CONFIG_DIR },
+                    { "name": "xtables-lock", "mountPath": "/run/xtables.lock" },
+                    { "name": "lib-modules", "mountPath": "/lib/modules", "readOnly": true },
+                    etc_hosts_mount(),
+                ],
+            }],
+            "volumes": [
+                { "name": NAME, "configMap": { "name": NAME } },
+                etc_hosts_volume(),
+                host_path("xtables-lock", "/run/xtables.lock", "FileOrCreate"),
+                { "name": "lib-modules", "hostPath": { "path": "/lib/modules" } },
+            ],
+        }),
+    )
 }

@@ -81,3 +81,65 @@ pub(crate) const READ: &[&str] = &["get", "list", "watch"];
 pub(crate) fn tolerate_everything() -> Value {
     json!([{ "operator": "Exists" }])
 }
+
+/// A DaemonSet in `kube-system` whose pods carry `selector` as their labels and have `pod`
+/// as their spec.
+pub(crate) fn daemon_set(
+    name: &str,
+    addon: &str,
+    app: &str,
+    selector: &Value,
+    update_strategy: Value,
+    pod: Value,
+) -> Value {
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": namespaced(name, addon, app),
+        "spec": {
+            "selector": { "matchLabels": selector },
+            "updateStrategy": update_strategy,
+            "template": { "metadata": { "labels": selector }, "spec": pod },
+        },
+    })
+}
+
+/// A Deployment in `kube-system` of `replicas` pods that carry `selector` as their labels and
+/// have `pod` as their spec.
+pub(crate) fn deployment(
+    name: &str,
+    addon: &str,
+    app: &str,
+    selector: &Value,
+    replicas: u32,
+    strategy: Value,
+    pod: Value,
+) -> Value {
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": namespaced(name, addon, app),
+        "spec": {
+            "replicas": replicas,
+            "strategy": strategy,
+            "selector": { "matchLabels": selector },
+            "template": { "metadata": { "labels": selector }, "spec": pod },
+        },
+    })
+}
+
+/// A `hostPath` volume of `path`, which must be of `kind` (`File`, `DirectoryOrCreate`, …).
+pub(crate) fn host_path(name: &str, path: &str, kind: &str) -> Value {
+    json!({ "name": name, "hostPath": { "path": path, "type": kind } })
+}
+
+/// The node's own `/etc/hosts` as a volume, not the copy the kubelet makes at pod start:
+/// before cluster DNS works, nodeup keeps the API server's name current there.
+pub(crate) fn etc_hosts_volume() -> Value {
+    host_path("hosts", "/etc/hosts", "File")
+}
+
+/// The mount of [`etc_hosts_volume`].
+pub(crate) fn etc_hosts_mount() -> Value {
+    json!({ "name": "hosts", "mountPath": "/etc/hosts", "readOnly": true })
+}
