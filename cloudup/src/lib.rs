@@ -10,7 +10,6 @@
 pub mod aws;
 pub mod delete;
 pub mod engine;
-mod error_text;
 pub mod facts;
 pub mod kubernetes;
 pub mod rolling;

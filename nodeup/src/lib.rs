@@ -165,11 +165,12 @@ pub async fn run(options: &Options) -> Result<Outcome> {
             .map(Outcome::Synced);
     }
     let identity = facts::discover(options.hostname.clone(), options.node_ip)?;
-    let etcd = find_etcd_volumes(options, &config, !options.dry_run).await?;
+    let aws = AwsConfig::default();
+    let etcd = find_etcd_volumes(options, &config, &aws, !options.dry_run).await?;
     let etcd_volumes = etcd.volumes;
     let etcd_members = etcd_volumes::members(&etcd_volumes);
     let etcd_devices = etcd_devices(options, &host, &etcd_volumes).await?;
-    let api_addresses = api_addresses(options, &config, &identity).await?;
+    let api_addresses = api_addresses(options, &config, &aws, &identity).await?;
     let cas = store.cas(&config).await?;
     let requests = pki::requests(&config, &identity, &etcd_members)?;
     let node_pki = pki::prepare(cas, requests, &host, OffsetDateTime::now_utc())?;
@@ -227,7 +228,7 @@ pub async fn run(options: &Options) -> Result<Outcome> {
         text.as_bytes(),
         0o644,
     )?;
-    let api_dns = publish_api_dns(options, &config).await?;
+    let api_dns = publish_api_dns(options, &config, &aws).await?;
     let addons = apply_addons(
         options,
         &config,
@@ -332,11 +333,17 @@ pub(crate) fn aws_allowed(options: &Options) -> bool {
 }
 
 /// The AWS SDK's shared configuration (credential chain, region, endpoint) from the
-/// environment or the instance role.
-async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await
+/// environment or the instance role: loaded on first use, once per run however many steps
+/// call AWS.
+#[derive(Debug, Default)]
+pub(crate) struct AwsConfig(tokio::sync::OnceCell<aws_config::SdkConfig>);
+
+impl AwsConfig {
+    async fn get(&self) -> &aws_config::SdkConfig {
+        self.0
+            .get_or_init(|| aws_config::defaults(aws_config::BehaviorVersion::latest()).load())
+            .await
+    }
 }
 
 /// On a control-plane node of a cluster whose API has DNS records but no load balancer,
@@ -344,6 +351,7 @@ async fn sdk_config() -> aws_config::SdkConfig {
 pub(crate) async fn publish_api_dns(
     options: &Options,
     config: &NodeupConfig,
+    aws: &AwsConfig,
 ) -> Result<Option<api_dns::ApiDnsOutcome>> {
     let Some(dns) = config.api_dns.as_ref() else {
         return Ok(None);
@@ -351,10 +359,10 @@ pub(crate) async fn publish_api_dns(
     if config.role != NodeRole::ControlPlane || options.dry_run || !aws_allowed(options) {
         return Ok(None);
     }
-    let sdk = sdk_config().await;
+    let sdk = aws.get().await;
     let outcome = api_dns::publish(
-        &aws_sdk_ec2::Client::new(&sdk),
-        &aws_sdk_route53::Client::new(&sdk),
+        &aws_sdk_ec2::Client::new(sdk),
+        &aws_sdk_route53::Client::new(sdk),
         &config.cluster_name,
         dns,
     )
@@ -370,6 +378,7 @@ pub(crate) async fn publish_api_dns(
 pub(crate) async fn find_etcd_volumes(
     options: &Options,
     config: &NodeupConfig,
+    aws: &AwsConfig,
     attach: bool,
 ) -> Result<etcd_volumes::EtcdDiscovery> {
     if !etcd_volumes::needed(config) {
@@ -382,7 +391,7 @@ pub(crate) async fn find_etcd_volumes(
     let instance = etcd_volumes::instance(options.instance_id.clone(), options.zone.clone())
         .await
         .map_err(Box::new)?;
-    let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
+    let ec2 = aws_sdk_ec2::Client::new(aws.get().await);
     Ok(etcd_volumes::discover(&ec2, config, &instance, attach)
         .await
         .map_err(Box::new)?)
@@ -395,6 +404,7 @@ pub(crate) async fn find_etcd_volumes(
 pub(crate) async fn api_addresses(
     options: &Options,
     config: &NodeupConfig,
+    aws: &AwsConfig,
     identity: &facts::Identity,
 ) -> Result<Vec<IpAddr>> {
     if !config.api_server_in_hosts || config.role == NodeRole::Bastion {
@@ -405,7 +415,7 @@ pub(crate) async fn api_addresses(
         addresses.push(identity.internal_ip);
     }
     if aws_allowed(options) {
-        let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
+        let ec2 = aws_sdk_ec2::Client::new(aws.get().await);
         let instances = control_plane_instances::list(&ec2, &config.cluster_name).await?;
         addresses.extend(
             instances
@@ -446,7 +456,7 @@ async fn etcd_devices(
 }
 
 /// Whether this run applies the addons.
-fn run_addons(options: &Options, role: NodeRole) -> bool {
+pub(crate) fn run_addons(options: &Options, role: NodeRole) -> bool {
     if role != NodeRole::ControlPlane || options.skip_addons {
         return false;
     }

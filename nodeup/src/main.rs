@@ -132,13 +132,7 @@ fn main() -> ExitCode {
             for skipped in &status.report.skipped {
                 eprintln!("warning: skipped (not implemented): {skipped}");
             }
-            match addons.as_deref() {
-                Some(outcome @ AddonsOutcome::LeaseHeld { .. }) => {
-                    eprintln!("warning: addons: {outcome}");
-                }
-                Some(outcome) => eprintln!("addons: {outcome}"),
-                None => {}
-            }
+            report_addons(addons.as_deref());
             println!(
                 "nodeup: {} changes ({} tasks) for {}/{}",
                 status.changes, status.tasks, status.cluster_name, status.instance_group
@@ -152,13 +146,7 @@ fn main() -> ExitCode {
             if let Some(api_dns) = &outcome.api_dns {
                 eprintln!("api dns: {api_dns}");
             }
-            match outcome.addons.as_deref() {
-                Some(addons @ AddonsOutcome::LeaseHeld { .. }) => {
-                    eprintln!("warning: addons: {addons}");
-                }
-                Some(addons) => eprintln!("addons: {addons}"),
-                None => {}
-            }
+            report_addons(outcome.addons.as_deref());
             for change in &outcome.changed {
                 eprintln!("changed: {change}");
             }
@@ -175,5 +163,16 @@ fn main() -> ExitCode {
             eprintln!("{message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The addon step's outcome on stderr; another node holding the lease is a warning.
+fn report_addons(addons: Option<&AddonsOutcome>) {
+    match addons {
+        Some(outcome @ AddonsOutcome::LeaseHeld { .. }) => {
+            eprintln!("warning: addons: {outcome}");
+        }
+        Some(outcome) => eprintln!("addons: {outcome}"),
+        None => {}
     }
 }

@@ -56,8 +56,9 @@ pub async fn run(
     let control_plane = config.role == NodeRole::ControlPlane;
     let identity = facts::discover(options.hostname.clone(), options.node_ip)?;
     let mut changed = Vec::new();
+    let aws = crate::AwsConfig::default();
     let etcd = if control_plane && crate::aws_allowed(options) {
-        crate::find_etcd_volumes(options, config, false).await?
+        crate::find_etcd_volumes(options, config, &aws, false).await?
     } else {
         etcd_volumes::EtcdDiscovery::default()
     };
@@ -70,7 +71,7 @@ pub async fn run(
         ))
     } else {
         let members = etcd_volumes::members(&etcd.volumes);
-        let api_addresses = crate::api_addresses(options, config, &identity).await?;
+        let api_addresses = crate::api_addresses(options, config, &aws, &identity).await?;
         let inputs = plan::hosts::HostsInputs {
             address: identity.internal_ip,
             etcd_members: &members,
@@ -87,8 +88,9 @@ pub async fn run(
     if let Some(reason) = &hosts_skipped {
         tracing::warn!("not refreshing nodeup's block of /etc/hosts: {reason}");
     }
-    let api_dns = crate::publish_api_dns(options, config).await?;
-    let addons = if control_plane {
+    let api_dns = crate::publish_api_dns(options, config, &aws).await?;
+    // The CA keypairs are read only when the addon step will use them.
+    let addons = if crate::run_addons(options, config.role) {
         let cas = store.cas(config).await?;
         crate::apply_addons(options, config, store, &cas, &identity.hostname, host).await?
     } else {

@@ -25,6 +25,7 @@
 //! ```
 
 mod error;
+pub mod error_text;
 mod file;
 pub mod layout;
 pub mod lease;

@@ -17,6 +17,7 @@ use std::{
 };
 
 use berth_model::aws::NodeKey;
+use berth_state_store::error_text::one_line;
 use tokio::{
     sync::{Semaphore, mpsc},
     task::{Id, JoinError, JoinSet},
@@ -65,7 +66,7 @@ impl RetryObserver for EventSender {
         // `TaskError` is not `Clone` (it holds SDK sources): send a summary that keeps the
         // classification and the message.
         let summary = TaskError::Refused {
-            message: error_chain(error),
+            message: one_line(error),
         };
         let _ = self.events.send(Event::Retrying {
             key: self.key.clone(),
@@ -74,18 +75,6 @@ impl RetryObserver for EventSender {
             delay,
         });
     }
-}
-
-/// `error: cause: cause`, for reporting a retried error without moving it.
-fn error_chain(error: &TaskError) -> String {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }
 
 /// Runs `tasks` (listed dependencies before dependents or in any order) with `run`, called

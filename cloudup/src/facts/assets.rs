@@ -14,6 +14,7 @@ use berth_model::{
     assets::{AssetLocation, parse_checksum},
     nodeup_config::Asset,
 };
+use berth_state_store::error_text::one_line;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper::{StatusCode, Uri, header::LOCATION};
@@ -190,12 +191,10 @@ async fn http_get(url: &str) -> Result<String, Failure> {
         .parse()
         .map_err(|error| Failure::Permanent(format!("invalid URL: {error}")))?;
     for _ in 0..=MAX_REDIRECTS {
-        let response = client.get(uri.clone()).await.map_err(|error| {
-            Failure::Transient(format!(
-                "request failed: {}",
-                crate::error_text::one_line(&error)
-            ))
-        })?;
+        let response = client
+            .get(uri.clone())
+            .await
+            .map_err(|error| Failure::Transient(format!("request failed: {}", one_line(&error))))?;
         let status = response.status();
         if status.is_redirection() {
             let location = response
@@ -218,12 +217,7 @@ async fn http_get(url: &str) -> Result<String, Failure> {
             .into_body()
             .collect()
             .await
-            .map_err(|error| {
-                Failure::Transient(format!(
-                    "transfer failed: {}",
-                    crate::error_text::one_line(&error)
-                ))
-            })?
+            .map_err(|error| Failure::Transient(format!("transfer failed: {}", one_line(&error))))?
             .to_bytes();
         return String::from_utf8(body.to_vec())
             .map_err(|_| Failure::Permanent("the checksum file is not text".to_owned()));

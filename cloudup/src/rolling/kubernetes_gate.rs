@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use berth_state_store::error_text::one_line;
 use futures_util::future::try_join_all;
 use k8s_openapi::api::core::v1::Node;
 
@@ -139,10 +140,7 @@ pub async fn validate_cluster(
         Err(error) => vec![ValidationFailure {
             kind: "Cluster".to_owned(),
             name: cluster.to_owned(),
-            reason: format!(
-                "the API server did not answer: {}",
-                crate::error_text::one_line(&error)
-            ),
+            reason: format!("the API server did not answer: {}", one_line(&error)),
         }],
     };
     Ok((groups, failures))

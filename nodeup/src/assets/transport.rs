@@ -3,6 +3,7 @@
 
 use std::{io::Write, sync::Arc, time::Duration};
 
+use berth_state_store::error_text::one_line;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper::{StatusCode, Uri, header::LOCATION};
@@ -76,7 +77,7 @@ async fn http(url: &str, sink: &mut impl FnMut(&[u8]) -> Result<(), String>) -> 
         let response = client
             .get(uri.clone())
             .await
-            .map_err(|error| format!("request failed: {}", chain(&error)))?;
+            .map_err(|error| format!("request failed: {}", one_line(&error)))?;
         let status = response.status();
         if status.is_redirection() {
             let location = response
@@ -94,7 +95,7 @@ async fn http(url: &str, sink: &mut impl FnMut(&[u8]) -> Result<(), String>) -> 
         }
         let mut body = response.into_body();
         while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|error| format!("transfer failed: {}", chain(&error)))?;
+            let frame = frame.map_err(|error| format!("transfer failed: {}", one_line(&error)))?;
             if let Ok(data) = frame.into_data() {
                 sink(&data)?;
             }
@@ -102,16 +103,4 @@ async fn http(url: &str, sink: &mut impl FnMut(&[u8]) -> Result<(), String>) -> 
         return Ok(());
     }
     Err(format!("more than {MAX_REDIRECTS} redirects"))
-}
-
-/// An error and its causes on one line.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

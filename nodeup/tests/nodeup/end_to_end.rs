@@ -4,7 +4,7 @@
 use std::{
     os::unix::fs::PermissionsExt,
     path::{Path, PathBuf},
-    process::{Command, Output},
+    process::Output,
 };
 
 use berth_model::nodeup_config::NodeupConfig;
@@ -55,22 +55,6 @@ impl World {
             fixtures::asset("cni-plugins", &cni),
         ];
         config
-    }
-
-    fn run(&self, conf: &str, root: &Path) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_nodeup"))
-            .args([
-                &format!("--conf={conf}"),
-                &format!("--cluster-name={CLUSTER}"),
-                &format!("--root={}", root.display()),
-                "--service-manager=recording",
-                "--hostname=ip-172-20-32-10.ec2.internal",
-                "--node-ip=172.20.32.10",
-            ])
-            .env_remove("NODEUP_CONFIG_HASH")
-            .env("RUST_LOG", "warn")
-            .output()
-            .unwrap()
     }
 }
 
@@ -127,7 +111,7 @@ fn worker_node_converges_and_holds_no_ca_key() {
     let conf = fixtures::write_config(&world.store(), &world.config(NODE_GROUP));
     let root = world.path("root");
 
-    let first = world.run(&conf, &root);
+    let first = fixtures::run_nodeup(&conf, &root);
     assert_success(&first);
     for expected in [
         "etc/kubernetes/pki/ca.crt",
@@ -162,7 +146,7 @@ fn worker_node_converges_and_holds_no_ca_key() {
     assert!(first_calls.contains(&"daemon-reload".to_owned()));
     assert!(first_calls.contains(&"restart kubelet.service".to_owned()));
 
-    let second = world.run(&conf, &root);
+    let second = fixtures::run_nodeup(&conf, &root);
     assert_success(&second);
     assert!(
         stdout(&second).contains("nodeup: 0 changes"),
@@ -184,7 +168,7 @@ fn control_plane_node_converges() {
     let conf = fixtures::write_config(&world.store(), &world.config(CONTROL_PLANE_GROUP));
     let root = world.path("root");
 
-    let first = world.run(&conf, &root);
+    let first = fixtures::run_nodeup(&conf, &root);
     assert_success(&first);
     for expected in [
         "etc/kubernetes/manifests/etcd-main.yaml",
@@ -210,7 +194,7 @@ fn control_plane_node_converges() {
         stderr(&first)
     );
 
-    let second = world.run(&conf, &root);
+    let second = fixtures::run_nodeup(&conf, &root);
     assert_success(&second);
     assert!(
         stdout(&second).contains("nodeup: 0 changes"),
@@ -224,15 +208,8 @@ fn dry_run_changes_nothing() {
     let world = World::new();
     let conf = fixtures::write_config(&world.store(), &world.config(NODE_GROUP));
     let root = world.path("root");
-    let output = Command::new(env!("CARGO_BIN_EXE_nodeup"))
-        .args([
-            &format!("--conf={conf}"),
-            &format!("--cluster-name={CLUSTER}"),
-            &format!("--root={}", root.display()),
-            "--dry-run",
-            "--hostname=node",
-            "--node-ip=10.0.0.1",
-        ])
+    let output = fixtures::nodeup(&conf, &root)
+        .args(["--dry-run", "--hostname=node", "--node-ip=10.0.0.1"])
         .output()
         .unwrap();
     assert_success(&output);
@@ -250,7 +227,7 @@ fn corrupted_asset_fails_and_leaves_no_file() {
     let conf = fixtures::write_config(&world.store(), &config);
     let root = world.path("root");
 
-    let output = world.run(&conf, &root);
+    let output = fixtures::run_nodeup(&conf, &root);
     assert!(!output.status.success());
     let message = stderr(&output);
     assert!(
@@ -275,7 +252,7 @@ fn unreachable_store_fails_clearly() {
         "file://{}/missing-store/{CLUSTER}/igconfig/node/{NODE_GROUP}/nodeupconfig.yaml",
         world.dir.path().display()
     );
-    let output = world.run(&conf, &root);
+    let output = fixtures::run_nodeup(&conf, &root);
     assert!(!output.status.success());
     let message = stderr(&output);
     assert!(

@@ -4,6 +4,7 @@
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
+    process::{Command, Output},
 };
 
 use berth_model::{
@@ -150,6 +151,32 @@ pub(crate) fn tar_gz(path: &Path, files: &[(&str, &[u8])]) -> PathBuf {
     }
     builder.into_inner().unwrap().finish().unwrap();
     path.to_owned()
+}
+
+/// The nodeup binary, reading `conf` for [`CLUSTER`] and writing under `root`.
+pub(crate) fn nodeup(conf: &str, root: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nodeup"));
+    command.args([
+        &format!("--conf={conf}"),
+        &format!("--cluster-name={CLUSTER}"),
+        &format!("--root={}", root.display()),
+    ]);
+    command
+}
+
+/// A full nodeup run as on the test machine `ip-172-20-32-10` (systemd recorded, no pinned
+/// config hash, warnings only on stderr).
+pub(crate) fn run_nodeup(conf: &str, root: &Path) -> Output {
+    nodeup(conf, root)
+        .args([
+            "--service-manager=recording",
+            "--hostname=ip-172-20-32-10.ec2.internal",
+            "--node-ip=172.20.32.10",
+        ])
+        .env_remove("NODEUP_CONFIG_HASH")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
 }
 
 /// Whether the tests run as root (mounting and mount namespaces need it; CI has it).

@@ -13,7 +13,6 @@
 use std::{
     net::{Ipv4Addr, TcpListener},
     path::{Path, PathBuf},
-    process::Command,
     time::{Duration, Instant},
 };
 
@@ -79,19 +78,7 @@ async fn render(version: K8sVersion) -> RenderedNode {
 
     let conf = write_nodeup_config(store.as_ref(), &keys, &store_url, dir.path()).await;
     let root = dir.path().join("root");
-    let output = Command::new(env!("CARGO_BIN_EXE_nodeup"))
-        .args([
-            &format!("--conf={conf}"),
-            &format!("--cluster-name={CLUSTER}"),
-            &format!("--root={}", root.display()),
-            "--service-manager=recording",
-            "--hostname=ip-172-20-32-10.ec2.internal",
-            "--node-ip=172.20.32.10",
-        ])
-        .env_remove("NODEUP_CONFIG_HASH")
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
+    let output = fixtures::run_nodeup(&conf, &root);
     assert!(
         output.status.success(),
         "nodeup failed\nstdout:\n{}\nstderr:\n{}",

@@ -25,6 +25,7 @@ use berth_nodeup::{
     pki::{CaKeypair, KUBERNETES_CA, PrivateKeyPem},
     store::{ConfigLocation, StateStore},
 };
+use berth_state_store::error_text::one_line;
 use berth_test_support::k8s::{CaPem, ControlPlaneOptions, K8sVersion, TestControlPlane};
 use k8s_openapi::{
     api::{
@@ -86,15 +87,8 @@ async fn real_apiserver_addons_apply_strictly_and_reapply_as_no_ops() {
                 "{expected} missing from {names:?}"
             );
         }
-        // The cluster's own service range, so that `kube-dns` gets its conventional address.
-        let service_range = cluster
-            .cluster
-            .spec
-            .service_cluster_ip_range
-            .clone()
-            .expect("completed");
         let options = ControlPlaneOptions::new(version)
-            .with_extra_apiserver_args([format!("--service-cluster-ip-range={service_range}")]);
+            .with_extra_apiserver_args([service_range_arg(&cluster)]);
         let Some(control_plane) = TestControlPlane::start(options).await else {
             return;
         };
@@ -103,7 +97,7 @@ async fn real_apiserver_addons_apply_strictly_and_reapply_as_no_ops() {
 
         let first = addons::apply::apply(&client, &manifests, FIELD_MANAGER)
             .await
-            .unwrap_or_else(|error| panic!("{version}: first apply: {}", chain(&error)));
+            .unwrap_or_else(|error| panic!("{version}: first apply: {}", one_line(&error)));
         assert_eq!(first.objects.len(), total);
         let not_created: Vec<_> = first
             .objects
@@ -114,7 +108,7 @@ async fn real_apiserver_addons_apply_strictly_and_reapply_as_no_ops() {
 
         let second = addons::apply::apply(&client, &manifests, FIELD_MANAGER)
             .await
-            .unwrap_or_else(|error| panic!("{version}: second apply: {}", chain(&error)));
+            .unwrap_or_else(|error| panic!("{version}: second apply: {}", one_line(&error)));
         let changed: Vec<_> = second
             .objects
             .iter()
@@ -174,15 +168,16 @@ async fn real_apiserver_addons_apply_strictly_and_reapply_as_no_ops() {
     }
 }
 
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+/// The API server flag for the cluster's own service range, so that `kube-dns` gets its
+/// conventional address.
+fn service_range_arg(cluster: &CompletedCluster) -> String {
+    let range = cluster
+        .cluster
+        .spec
+        .service_cluster_ip_range
+        .as_deref()
+        .expect("completed");
+    format!("--service-cluster-ip-range={range}")
 }
 
 /// A `file://` store holding `manifests` and their channel as the builders write them.
@@ -312,18 +307,12 @@ async fn real_apiserver_addon_step_applies_changed_addons_once_under_a_lease() {
         .map(|addon| addon.name.clone())
         .collect();
     let ca = cluster_ca();
-    let service_range = cluster
-        .cluster
-        .spec
-        .service_cluster_ip_range
-        .clone()
-        .expect("completed");
     let options = ControlPlaneOptions::new(version)
         .with_ca(CaPem {
             certificate: ca.certificate_pem.clone(),
             private_key: ca.private_key.as_ref().unwrap().expose().to_owned(),
         })
-        .with_extra_apiserver_args([format!("--service-cluster-ip-range={service_range}")]);
+        .with_extra_apiserver_args([service_range_arg(&cluster)]);
     let Some(control_plane) = TestControlPlane::start(options).await else {
         return;
     };
@@ -333,7 +322,7 @@ async fn real_apiserver_addon_step_applies_changed_addons_once_under_a_lease() {
     // First run: every addon, every object created, the lease released after.
     let outcome = addons::run(&store.open().await, &ca, &options)
         .await
-        .unwrap_or_else(|error| panic!("first run: {}", chain(&error)));
+        .unwrap_or_else(|error| panic!("first run: {}", one_line(&error)));
     let AddonsOutcome::Applied { addons, report } = &outcome else {
         panic!("first run: {outcome:?}");
     };

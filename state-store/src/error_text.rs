@@ -1,9 +1,10 @@
 //! Errors as one line of text, causes included, for messages that embed another error (a
 //! validation failure naming why the API server did not answer, a download naming why it
-//! failed).
+//! failed). Shared by cloudup and nodeup, which both depend on this crate.
 
 /// `error: cause: cause…` on one line.
-pub(crate) fn one_line(error: &dyn std::error::Error) -> String {
+#[must_use]
+pub fn one_line(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
