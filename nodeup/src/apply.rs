@@ -26,7 +26,8 @@ pub struct ApplyReport {
     pub changed: Vec<String>,
     /// Tasks that found the host already as planned.
     pub unchanged: usize,
-    /// Tasks this nodeup does not apply yet.
+    /// Tasks this run could not apply: an etcd volume that was not looked up (a `--root` run
+    /// without an AWS region).
     pub skipped: Vec<String>,
 }
 

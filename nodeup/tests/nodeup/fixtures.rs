@@ -179,10 +179,19 @@ pub(crate) fn run_nodeup(conf: &str, root: &Path) -> Output {
         .unwrap()
 }
 
-/// Whether the tests run as root (mounting and mount namespaces need it; CI has it).
-pub(crate) fn is_root() -> bool {
-    std::process::Command::new("id")
+/// Whether the tests run as root, which mounting and mount namespaces need: CI has it, so
+/// there a test without it fails; elsewhere it says it is skipped, naming `what`.
+pub(crate) fn runs_as_root(what: &str) -> bool {
+    let root = std::process::Command::new("id")
         .arg("-u")
         .output()
-        .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0")
+        .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0");
+    if !root {
+        assert!(
+            !berth_test_support::k8s::in_ci(),
+            "{what} needs root, which CI runs as"
+        );
+        eprintln!("skipped: {what} needs root");
+    }
+    root
 }

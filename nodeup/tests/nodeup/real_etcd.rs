@@ -7,8 +7,9 @@
 //!
 //! Only what three members on one machine must change is remapped: paths move under each
 //! node's root, and the listen addresses (`0.0.0.0`) become the node's own loopback address
-//! (127.0.0.21–23), the address nodeup advertises. Needs root (mount namespaces); as another
-//! user the test says so and returns. A missing etcd fails under `CI=true`.
+//! (127.0.0.21–23), the address nodeup advertises. Needs root (mount namespaces): as another
+//! user the test says so and returns; under `CI=true` that, like a missing etcd,
+//! fails the test.
 
 use std::{
     collections::BTreeMap,
@@ -175,8 +176,7 @@ fn get(root: &Path, url: &str) -> Option<String> {
 
 #[tokio::test]
 async fn real_etcd_members_find_each_other_by_name_and_form_one_cluster() {
-    if !fixtures::is_root() {
-        eprintln!("skipped: each etcd member needs a mount namespace of its own (root)");
+    if !fixtures::runs_as_root("a mount namespace per etcd member") {
         return;
     }
     let etcd = match find_etcd() {
