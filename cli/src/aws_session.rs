@@ -1,7 +1,9 @@
 //! The one AWS configuration of a command: the standard credential chain, profile and endpoint
 //! settings, in the cluster's region.
 
+use anyhow::Context as _;
 use aws_config::{BehaviorVersion, Region};
+use berth_cloudup::aws::AwsClients;
 
 /// Loads the AWS configuration for `region` (the cluster's, from its zones).
 ///
@@ -26,4 +28,14 @@ pub(crate) fn region_of(cluster: &berth_model::Cluster) -> Option<String> {
             zone.trim_end_matches(|character: char| character.is_ascii_alphabetic())
                 .to_owned()
         })
+}
+
+/// [`region_of`], or an error when the cluster has no zone to take it from.
+pub(crate) fn cluster_region(cluster: &berth_model::Cluster) -> anyhow::Result<String> {
+    region_of(cluster).context("the cluster has no subnets with a zone, so its region is unknown")
+}
+
+/// The AWS clients of the cluster's region (see [`cluster_region`] and [`load`]).
+pub(crate) async fn cluster_clients(cluster: &berth_model::Cluster) -> anyhow::Result<AwsClients> {
+    Ok(AwsClients::new(&load(&cluster_region(cluster)?).await))
 }

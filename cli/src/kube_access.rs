@@ -12,7 +12,6 @@
 
 use std::time::Duration;
 
-use anyhow::Context as _;
 use berth_cloudup::{
     aws::{AwsClients, load_balancer_dns_name},
     engine::TaskError,
@@ -21,6 +20,7 @@ use berth_model::{
     Cluster, DnsType,
     builders::api_load_balancer_name,
     client_certificate::{self, ClientCertificate, ClientCertificateError},
+    pki::KUBERNETES_CA,
 };
 use kube::config::{
     AuthInfo, Context, KubeConfigOptions, Kubeconfig, KubeconfigError, NamedAuthInfo, NamedCluster,
@@ -30,8 +30,6 @@ use time::OffsetDateTime;
 
 use crate::{aws_session, spec_store::SpecStore};
 
-/// The store name of the CA that signs API clients.
-pub(crate) const KUBERNETES_CA: &str = "kubernetes-ca";
 /// The user of admin credentials.
 pub(crate) const ADMIN_USER: &str = "berth-admin";
 /// The group of admin credentials: bound to `cluster-admin` in every cluster.
@@ -139,13 +137,15 @@ pub(crate) struct ApiServer {
 
 /// The cluster's API server: `override_url` when given; else, for a cluster without DNS but
 /// with an API load balancer, that load balancer's DNS name (looked up in AWS) verified as
-/// `masterPublicName`; else [`api_server_url`]. Only the load balancer case calls AWS.
+/// `masterPublicName`; else [`api_server_url`]. Only the load balancer case calls AWS, with
+/// `aws` when the command has its clients already (else they are loaded for it).
 ///
 /// # Errors
 /// [`KubeAccessError::NoApiLoadBalancer`] when the load balancer does not exist.
 pub(crate) async fn api_server(
     cluster: &Cluster,
     override_url: Option<&str>,
+    aws: Option<&AwsClients>,
 ) -> anyhow::Result<ApiServer> {
     if let Some(url) = override_url {
         return Ok(ApiServer {
@@ -162,9 +162,14 @@ pub(crate) async fn api_server(
     }
     let name = &cluster.metadata.name;
     let load_balancer = api_load_balancer_name(name);
-    let region = aws_session::region_of(cluster)
-        .context("the cluster has no subnets with a zone, so its region is unknown")?;
-    let clients = AwsClients::new(&aws_session::load(&region).await);
+    let loaded;
+    let clients = match aws {
+        Some(clients) => clients,
+        None => {
+            loaded = aws_session::cluster_clients(cluster).await?;
+            &loaded
+        }
+    };
     let dns_name = load_balancer_dns_name(&clients.elb, &load_balancer)
         .await
         .map_err(|source| KubeAccessError::LookUpApiLoadBalancer {
@@ -197,22 +202,22 @@ pub(crate) fn api_server_url(cluster: &Cluster) -> String {
 }
 
 /// Issues admin credentials (`berth-admin` in `system:masters`) valid for `validity` and
-/// returns a kubeconfig for the cluster with them; `server` overrides the spec's endpoint
-/// (see [`api_server`]).
+/// returns a kubeconfig for `cluster` (the spec `specs` holds) with them; `server` and `aws`
+/// are [`api_server`]'s.
 ///
-/// Fails with [`crate::error::CommandError::ClusterNotFound`] when the cluster is not in the
-/// store, [`KubeAccessError::MissingCa`] when its CA is not and
+/// Fails with [`KubeAccessError::MissingCa`] when the store lacks the cluster CA and
 /// [`KubeAccessError::NoApiLoadBalancer`] when the API has no endpoint yet.
 pub(crate) async fn admin_kubeconfig(
     specs: &SpecStore,
+    cluster: &Cluster,
     server: Option<&str>,
+    aws: Option<&AwsClients>,
     validity: Duration,
 ) -> anyhow::Result<AdminKubeconfig> {
-    let cluster = specs.cluster().await?.value;
     let name = specs.cluster_name();
     let (ca_certificate, ca_key) = read_ca(specs).await?;
     let certificate = issue_admin_certificate(name, &ca_certificate, &ca_key, validity)?;
-    let server = api_server(&cluster, server).await?;
+    let server = api_server(cluster, server, aws).await?;
     Ok(AdminKubeconfig {
         kubeconfig: kubeconfig(name, &server, &ca_certificate, &certificate),
         server: server.url,
@@ -224,10 +229,12 @@ pub(crate) async fn admin_kubeconfig(
 /// A kube client with admin credentials valid for `validity` (see [`admin_kubeconfig`]).
 pub(crate) async fn admin_client(
     specs: &SpecStore,
+    cluster: &Cluster,
     server: Option<&str>,
+    aws: Option<&AwsClients>,
     validity: Duration,
 ) -> anyhow::Result<kube::Client> {
-    let admin = admin_kubeconfig(specs, server, validity).await?;
+    let admin = admin_kubeconfig(specs, cluster, server, aws, validity).await?;
     Ok(client(specs.cluster_name(), &admin.server, admin.kubeconfig).await?)
 }
 
@@ -254,25 +261,27 @@ pub(crate) async fn client(
 /// The cluster CA's certificate and private key, PEM.
 async fn read_ca(specs: &SpecStore) -> anyhow::Result<(String, String)> {
     let keys = specs.keys();
-    let mut pems = Vec::with_capacity(2);
-    for (part, key) in [
-        ("certificate", keys.pki_issued(KUBERNETES_CA)),
-        ("private key", keys.pki_private(KUBERNETES_CA)),
-    ] {
-        let object = specs
-            .store()
-            .get(&key)
-            .await?
-            .ok_or_else(|| KubeAccessError::MissingCa {
-                cluster: specs.cluster_name().to_owned(),
-                part,
-                key: key.clone(),
-            })?;
-        pems.push(String::from_utf8_lossy(&object.bytes).into_owned());
-    }
-    let key = pems.pop().unwrap_or_default();
-    let certificate = pems.pop().unwrap_or_default();
+    let certificate = read_ca_part(specs, "certificate", keys.pki_issued(KUBERNETES_CA)).await?;
+    let key = read_ca_part(specs, "private key", keys.pki_private(KUBERNETES_CA)).await?;
     Ok((certificate, key))
+}
+
+/// One PEM of the cluster CA, `part` naming it when it is missing.
+async fn read_ca_part(
+    specs: &SpecStore,
+    part: &'static str,
+    key: String,
+) -> anyhow::Result<String> {
+    let object = specs
+        .store()
+        .get(&key)
+        .await?
+        .ok_or_else(|| KubeAccessError::MissingCa {
+            cluster: specs.cluster_name().to_owned(),
+            part,
+            key,
+        })?;
+    Ok(String::from_utf8_lossy(&object.bytes).into_owned())
 }
 
 fn issue_admin_certificate(
@@ -455,7 +464,7 @@ mod tests {
         })
         .unwrap();
         // No DNS: only an override avoids the load balancer lookup.
-        let overridden = api_server(&cluster, Some("https://127.0.0.1:6443"))
+        let overridden = api_server(&cluster, Some("https://127.0.0.1:6443"), None)
             .await
             .unwrap();
         assert_eq!(
@@ -468,7 +477,7 @@ mod tests {
         cluster.spec.dns_zone = Some("example.com".into());
         cluster.spec.topology = None;
         cluster.spec.api = None;
-        let named = api_server(&cluster, None).await.unwrap();
+        let named = api_server(&cluster, None, None).await.unwrap();
         assert_eq!(
             named,
             ApiServer {

@@ -109,6 +109,16 @@ impl SpecStore {
         Ok(groups)
     }
 
+    /// Every instance group of the cluster, sorted by name, without the ETags.
+    pub(crate) async fn instance_group_values(&self) -> anyhow::Result<Vec<InstanceGroup>> {
+        Ok(self
+            .instance_groups()
+            .await?
+            .into_iter()
+            .map(|group| group.value)
+            .collect())
+    }
+
     /// One instance group and the cluster's other groups, from one read; a missing one is a
     /// user error.
     pub(crate) async fn instance_group_and_others(

@@ -9,7 +9,7 @@
 use std::{io::Write as _, process::Command};
 
 use anyhow::Context as _;
-use berth_model::{Cluster, Document, InstanceGroup};
+use berth_model::{Cluster, Document};
 
 use crate::{
     args::{EditCommand, GlobalArgs},
@@ -42,12 +42,7 @@ pub(crate) async fn run(global: &GlobalArgs, command: &EditCommand) -> anyhow::R
 
 async fn edit_cluster(specs: &SpecStore) -> anyhow::Result<ExitStatus> {
     let stored = specs.cluster().await?;
-    let groups: Vec<InstanceGroup> = specs
-        .instance_groups()
-        .await?
-        .into_iter()
-        .map(|group| group.value)
-        .collect();
+    let groups = specs.instance_group_values().await?;
     let original = berth_model::cluster_to_yaml(&stored.value)?;
     let outcome = edit_loop(&original, |text| {
         let cluster = match single_document(text, "Cluster")? {

@@ -21,7 +21,7 @@ use crate::{
     commands::store,
     env_vars::KUBECONFIG,
     exit_status::ExitStatus,
-    kube_access, printer, settings,
+    kube_access, printer,
 };
 
 /// Runs `berth export kubeconfig`.
@@ -42,9 +42,11 @@ pub(crate) async fn run(
         ));
         return Ok(ExitStatus::UserError);
     };
-    let name = settings::cluster_name(args.cluster.as_deref(), global)?;
-    let specs = store::open_cluster(global, &name).await?;
-    let admin = kube_access::admin_kubeconfig(&specs, args.api.server.as_deref(), validity).await?;
+    let (name, specs) = store::open_named_cluster(global, args.cluster.as_deref()).await?;
+    let cluster = specs.cluster().await?.value;
+    let admin =
+        kube_access::admin_kubeconfig(&specs, &cluster, args.api.server.as_deref(), None, validity)
+            .await?;
 
     let kubeconfig = if args.out.is_some() {
         admin.kubeconfig

@@ -50,12 +50,7 @@ pub(crate) async fn instance_groups(
     let specs = store::open_cluster(global, &settings::cluster_name(None, global)?).await?;
     // Reading the cluster first turns a wrong name into "cluster not found", not an empty list.
     specs.cluster().await?;
-    let mut groups: Vec<InstanceGroup> = specs
-        .instance_groups()
-        .await?
-        .into_iter()
-        .map(|group| group.value)
-        .collect();
+    let mut groups = specs.instance_group_values().await?;
     if !names.is_empty() {
         for name in names {
             if !groups.iter().any(|group| &group.metadata.name == name) {
@@ -81,12 +76,7 @@ pub(crate) async fn instance_groups(
 pub(crate) async fn all(global: &GlobalArgs, output: OutputFormat) -> anyhow::Result<ExitStatus> {
     let specs = store::open_cluster(global, &settings::cluster_name(None, global)?).await?;
     let cluster = specs.cluster().await?.value;
-    let groups: Vec<InstanceGroup> = specs
-        .instance_groups()
-        .await?
-        .into_iter()
-        .map(|group| group.value)
-        .collect();
+    let groups = specs.instance_group_values().await?;
     let text = match output {
         OutputFormat::Table => format!(
             "{}\n{}",

@@ -14,7 +14,7 @@ use berth_cloudup::{
         self, GroupStatus, KubernetesGate, NodeGate, Role, RollEvent, RollOptions, ValidationPolicy,
     },
 };
-use berth_model::{InstanceGroup, IntOrString, RollingUpdateSpec};
+use berth_model::{Cluster, InstanceGroup, IntOrString, RollingUpdateSpec};
 use berth_state_store::lease::Lease;
 
 use crate::{
@@ -25,7 +25,7 @@ use crate::{
     exit_status::ExitStatus,
     kube_access, operation_lease, printer,
     rolling_progress::RollProgress,
-    settings,
+    spec_store::SpecStore,
 };
 
 /// Runs `berth rolling-update cluster`.
@@ -33,18 +33,10 @@ pub(crate) async fn run(
     global: &GlobalArgs,
     args: &RollingUpdateClusterArgs,
 ) -> anyhow::Result<ExitStatus> {
-    let name = settings::cluster_name(args.cluster.as_deref(), global)?;
-    let specs = store::open_cluster(global, &name).await?;
+    let (name, specs) = store::open_named_cluster(global, args.cluster.as_deref()).await?;
     let cluster = specs.cluster().await?.value;
-    let groups: Vec<InstanceGroup> = specs
-        .instance_groups()
-        .await?
-        .into_iter()
-        .map(|group| group.value)
-        .collect();
-    let region = aws_session::region_of(&cluster)
-        .context("the cluster has no subnets with a zone, so its region is unknown")?;
-    let clients = AwsClients::new(&aws_session::load(&region).await);
+    let groups = specs.instance_group_values().await?;
+    let clients = aws_session::cluster_clients(&cluster).await?;
 
     let mut plan = rolling::status(&clients, &name, args.force).await?;
     for wanted in &args.instance_groups {
@@ -92,37 +84,7 @@ pub(crate) async fn run(
         );
         None
     } else {
-        // Valid long enough for the whole roll: every step may take the validation timeout.
-        let steps = plan.iter().map(GroupStatus::needing_update).sum::<usize>() + plan.len();
-        let validity = args
-            .validation_timeout
-            .saturating_add(args.drain_timeout)
-            .saturating_mul(u32::try_from(steps).unwrap_or(u32::MAX))
-            .clamp(
-                Duration::from_secs(60 * 60),
-                Duration::from_secs(7 * 24 * 60 * 60),
-            );
-        let client =
-            kube_access::admin_client(&specs, args.api.server.as_deref(), validity).await?;
-        let drain = DrainOptions {
-            timeout: args.drain_timeout,
-            // As kops drains: DaemonSet pods stay, emptyDir data and unmanaged pods go.
-            delete_emptydir_data: true,
-            force: true,
-            ..DrainOptions::default()
-        };
-        let lines = Arc::clone(&progress);
-        Some(KubernetesGate::new(
-            client,
-            clients.clone(),
-            &name,
-            drain,
-            move |event: &DrainEvent| {
-                if let Some(line) = describe_drain(event) {
-                    lines.line(&line);
-                }
-            },
-        ))
+        Some(kubernetes_gate(&specs, &cluster, &clients, &plan, args, &progress).await?)
     };
     roll(
         &name,
@@ -134,6 +96,55 @@ pub(crate) async fn run(
         &progress,
     )
     .await
+}
+
+/// The gate that drains nodes and validates the cluster through its API server, with admin
+/// credentials issued for the roll; drain progress goes to `progress`.
+async fn kubernetes_gate(
+    specs: &SpecStore,
+    cluster: &Cluster,
+    clients: &AwsClients,
+    plan: &[GroupStatus],
+    args: &RollingUpdateClusterArgs,
+    progress: &Arc<RollProgress>,
+) -> anyhow::Result<KubernetesGate> {
+    // Valid long enough for the whole roll: every step may take the validation timeout.
+    let steps = plan.iter().map(GroupStatus::needing_update).sum::<usize>() + plan.len();
+    let validity = args
+        .validation_timeout
+        .saturating_add(args.drain_timeout)
+        .saturating_mul(u32::try_from(steps).unwrap_or(u32::MAX))
+        .clamp(
+            Duration::from_secs(60 * 60),
+            Duration::from_secs(7 * 24 * 60 * 60),
+        );
+    let client = kube_access::admin_client(
+        specs,
+        cluster,
+        args.api.server.as_deref(),
+        Some(clients),
+        validity,
+    )
+    .await?;
+    let drain = DrainOptions {
+        timeout: args.drain_timeout,
+        // As kops drains: DaemonSet pods stay, emptyDir data and unmanaged pods go.
+        delete_emptydir_data: true,
+        force: true,
+        ..DrainOptions::default()
+    };
+    let lines = Arc::clone(progress);
+    Ok(KubernetesGate::new(
+        client,
+        clients.clone(),
+        specs.cluster_name(),
+        drain,
+        move |event: &DrainEvent| {
+            if let Some(line) = describe_drain(event) {
+                lines.line(&line);
+            }
+        },
+    ))
 }
 
 /// Whether `--instance-group` and `--instance-group-roles` select `group`.
@@ -222,7 +233,7 @@ fn table(plan: &[GroupStatus]) -> String {
 /// Replaces the outdated instances of `plan` under the cluster's lease.
 async fn roll(
     name: &str,
-    store: &std::sync::Arc<dyn berth_state_store::ObjectStore>,
+    store: &Arc<dyn berth_state_store::ObjectStore>,
     clients: &AwsClients,
     plan: &[GroupStatus],
     options: &RollOptions,

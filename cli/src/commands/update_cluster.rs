@@ -26,7 +26,7 @@ use crate::{
     commands::store,
     env_vars::BERTH_ASSETS_BASE_URL,
     exit_status::ExitStatus,
-    nodeup_asset, operation_lease, printer, progress, settings,
+    nodeup_asset, operation_lease, printer, progress,
     spec_store::SpecStore,
 };
 
@@ -35,8 +35,7 @@ pub(crate) async fn run(
     global: &GlobalArgs,
     args: &UpdateClusterArgs,
 ) -> anyhow::Result<ExitStatus> {
-    let name = settings::cluster_name(args.cluster.as_deref(), global)?;
-    let specs = store::open_cluster(global, &name).await?;
+    let (name, specs) = store::open_named_cluster(global, args.cluster.as_deref()).await?;
     // The bootstrap token is stored only by a run that writes (apply or Terraform output).
     let writes = args.yes || args.target == Target::Terraform;
     let desired = desired_graph(&specs, writes).await?;
@@ -114,15 +113,9 @@ struct Desired {
 
 async fn desired_graph(specs: &SpecStore, writes: bool) -> anyhow::Result<Desired> {
     let cluster = specs.cluster().await?.value;
-    let groups: Vec<_> = specs
-        .instance_groups()
-        .await?
-        .into_iter()
-        .map(|group| group.value)
-        .collect();
+    let groups = specs.instance_group_values().await?;
     berth_model::validate(&cluster, &groups)?;
-    let region = aws_session::region_of(&cluster)
-        .context("the cluster has no subnets with a zone, so its region is unknown")?;
+    let region = aws_session::cluster_region(&cluster)?;
     let clients = AwsClients::new(&aws_session::load(&region).await);
     let account = berth_cloudup::facts::gather(&clients, &cluster, &groups).await?;
     let completed = berth_model::complete(

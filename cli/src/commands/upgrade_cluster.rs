@@ -10,7 +10,7 @@ use crate::{
     args::{GlobalArgs, UpgradeClusterArgs},
     commands::store,
     exit_status::ExitStatus,
-    printer, settings,
+    printer,
 };
 
 /// Runs `berth upgrade cluster`.
@@ -18,8 +18,7 @@ pub(crate) async fn run(
     global: &GlobalArgs,
     args: &UpgradeClusterArgs,
 ) -> anyhow::Result<ExitStatus> {
-    let name = settings::cluster_name(args.cluster.as_deref(), global)?;
-    let specs = store::open_cluster(global, &name).await?;
+    let (name, specs) = store::open_named_cluster(global, args.cluster.as_deref()).await?;
     let stored = specs.cluster().await?;
     let current = stored.value.spec.kubernetes_version.clone();
     let plan = plan_upgrade(current.as_deref(), args.kubernetes_version.as_deref())?;
@@ -50,12 +49,7 @@ pub(crate) async fn run(
     }
     let mut cluster = stored.value;
     cluster.spec.kubernetes_version = Some(to.as_semver().to_string());
-    let groups: Vec<_> = specs
-        .instance_groups()
-        .await?
-        .into_iter()
-        .map(|group| group.value)
-        .collect();
+    let groups = specs.instance_group_values().await?;
     berth_model::validate::validate(&cluster, &groups)?;
     specs.replace_cluster(&cluster, stored.etag).await?;
     printer::note(&format!(

@@ -20,7 +20,7 @@ use crate::{
     aws_session,
     commands::store,
     exit_status::ExitStatus,
-    kube_access, printer, settings,
+    kube_access, printer,
 };
 
 /// How long the credentials `validate` issues itself are valid.
@@ -52,14 +52,17 @@ pub(crate) async fn run(
     global: &GlobalArgs,
     args: &ValidateClusterArgs,
 ) -> anyhow::Result<ExitStatus> {
-    let name = settings::cluster_name(args.cluster.as_deref(), global)?;
-    let specs = store::open_cluster(global, &name).await?;
+    let (name, specs) = store::open_named_cluster(global, args.cluster.as_deref()).await?;
     let cluster = specs.cluster().await?.value;
-    let region = aws_session::region_of(&cluster)
-        .context("the cluster has no subnets with a zone, so its region is unknown")?;
-    let clients = AwsClients::new(&aws_session::load(&region).await);
-    let client =
-        kube_access::admin_client(&specs, args.api.server.as_deref(), CREDENTIAL_VALIDITY).await?;
+    let clients = aws_session::cluster_clients(&cluster).await?;
+    let client = kube_access::admin_client(
+        &specs,
+        &cluster,
+        args.api.server.as_deref(),
+        Some(&clients),
+        CREDENTIAL_VALIDITY,
+    )
+    .await?;
     let started = Instant::now();
     let outcome = loop {
         let outcome = validate_once(&client, &clients, &name).await?;

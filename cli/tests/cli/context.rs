@@ -133,6 +133,23 @@ pub(crate) struct Run {
     pub(crate) stderr: String,
 }
 
+impl Run {
+    /// Asserts that the command exited `code`, showing its output (after `what`) when not.
+    #[track_caller]
+    pub(crate) fn assert_code(&self, code: i32, what: &str) {
+        let what = if what.is_empty() {
+            String::new()
+        } else {
+            format!("{what}\n")
+        };
+        assert_eq!(
+            self.code, code,
+            "{what}stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+    }
+}
+
 /// Runs `command` and captures everything.
 pub(crate) fn run(command: &mut Command) -> Run {
     let output = command.output().expect("run berth");
@@ -146,10 +163,6 @@ pub(crate) fn run(command: &mut Command) -> Run {
 /// Runs `command`, asserting success; returns stdout.
 pub(crate) fn ok(command: &mut Command) -> String {
     let run = run(command);
-    assert_eq!(
-        run.code, 0,
-        "expected success\nstdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
+    run.assert_code(0, "expected success");
     run.stdout
 }

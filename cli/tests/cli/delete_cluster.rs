@@ -298,11 +298,7 @@ fn delete_lists_then_removes_a_private_ha_cluster_and_its_store_objects() {
     assert!(!world.leftovers(name).is_empty());
 
     let deleted = world.delete(name, &["--yes"]);
-    assert_eq!(
-        deleted.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        deleted.stdout, deleted.stderr
-    );
+    deleted.assert_code(0, "");
     assert_eq!(world.leftovers(name), Vec::<String>::new());
     let records = world.record_names(&zone_id);
     assert!(
@@ -328,11 +324,7 @@ fn delete_finds_the_cluster_by_its_tags_when_the_store_is_already_gone() {
     std::fs::remove_dir_all(world.context.store_dir().join(name)).unwrap();
 
     let deleted = world.delete(name, &["--yes"]);
-    assert_eq!(
-        deleted.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        deleted.stdout, deleted.stderr
-    );
+    deleted.assert_code(0, "");
     assert_eq!(world.leftovers(name), Vec::<String>::new());
 }
 
@@ -346,11 +338,7 @@ fn an_interrupted_delete_is_finished_by_running_it_again() {
         .berth()
         .env("BERTH_ABORT_AFTER_TASKS", "12")
         .args(["delete", "cluster", name, "--yes"]));
-    assert_eq!(
-        crashed.code, 4,
-        "stdout:\n{}\nstderr:\n{}",
-        crashed.stdout, crashed.stderr
-    );
+    crashed.assert_code(4, "");
     assert!(!world.leftovers(name).is_empty());
     assert!(
         world.store_has_cluster(name),
@@ -367,11 +355,7 @@ fn an_interrupted_delete_is_finished_by_running_it_again() {
     .unwrap();
 
     let finished = world.delete(name, &["--yes"]);
-    assert_eq!(
-        finished.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        finished.stdout, finished.stderr
-    );
+    finished.assert_code(0, "");
     assert_eq!(world.leftovers(name), Vec::<String>::new());
     assert!(!world.store_has_cluster(name));
 }

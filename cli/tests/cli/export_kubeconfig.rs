@@ -13,7 +13,7 @@ use kube::config::Kubeconfig;
 use time::{Duration, OffsetDateTime};
 
 use crate::{
-    context::{TestContext, ok, run},
+    context::{Run, TestContext, ok, run},
     update_cluster::world::{PUBLIC_CLUSTER, World},
 };
 
@@ -71,6 +71,14 @@ fn read(path: &Path) -> Kubeconfig {
     Kubeconfig::read_from(path).expect("a kubeconfig")
 }
 
+/// `berth export kubeconfig CLUSTER --admin --out OUT`.
+fn export_admin_to(context: &TestContext, cluster: &str, out: &Path) -> Run {
+    run(context
+        .berth()
+        .args(["export", "kubeconfig", cluster, "--admin", "--out"])
+        .arg(out))
+}
+
 fn assert_expires_in(verified: &VerifiedCertificate, lifetime: Duration) {
     let off = verified.not_after - (OffsetDateTime::now_utc() + lifetime);
     assert!(off.abs() < Duration::minutes(1), "{verified:?}");
@@ -80,14 +88,7 @@ fn assert_expires_in(verified: &VerifiedCertificate, lifetime: Duration) {
 fn writes_a_standalone_kubeconfig_with_an_18h_admin_certificate() {
     let context = context_with_cluster();
     let out = context.path().join("out/kubeconfig");
-    let result = run(context.berth().args([
-        "export",
-        "kubeconfig",
-        CLUSTER,
-        "--admin",
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    let result = export_admin_to(&context, CLUSTER, &out);
     assert_eq!(result.code, 0, "{}", result.stderr);
     assert!(
         result.stderr.contains(out.to_str().unwrap()),
@@ -202,14 +203,7 @@ fn defaults_to_the_kubeconfig_in_home() {
 fn an_unknown_cluster_writes_nothing() {
     let context = context_with_cluster();
     let out = context.path().join("kubeconfig");
-    let result = run(context.berth().args([
-        "export",
-        "kubeconfig",
-        "missing.example.com",
-        "--admin",
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    let result = export_admin_to(&context, "missing.example.com", &out);
     assert_eq!(result.code, 1, "{}", result.stderr);
     assert!(
         result.stderr.contains("missing.example.com"),
@@ -225,14 +219,7 @@ fn a_cluster_without_its_ca_says_so() {
     let context = context_with_cluster();
     std::fs::remove_dir_all(context.store_dir().join(CLUSTER).join("pki/private")).unwrap();
     let out = context.path().join("kubeconfig");
-    let result = run(context.berth().args([
-        "export",
-        "kubeconfig",
-        CLUSTER,
-        "--admin",
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    let result = export_admin_to(&context, CLUSTER, &out);
     assert_eq!(result.code, 1, "{}", result.stderr);
     assert!(
         result.stderr.contains("no `kubernetes-ca` private key") && result.stderr.contains(CLUSTER),

@@ -250,11 +250,7 @@ fn cloudonly_replaces_the_outdated_nodes_and_force_replaces_the_control_plane() 
     );
 
     let rolled = world.rolling_update(&["--yes", "--cloudonly", "--interval", "0s"]);
-    assert_eq!(
-        rolled.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        rolled.stdout, rolled.stderr
-    );
+    rolled.assert_code(0, "");
     let nodes = world.group(NODES);
     let latest = world.latest_version(NODES);
     assert_eq!(
@@ -288,11 +284,7 @@ fn cloudonly_replaces_the_outdated_nodes_and_force_replaces_the_control_plane() 
         "--interval",
         "0s",
     ]);
-    assert_eq!(
-        forced.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        forced.stdout, forced.stderr
-    );
+    forced.assert_code(0, "");
     let control_plane = world.group(CONTROL_PLANE);
     assert_eq!(control_plane.instances().len(), 1);
     assert!(ids(&control_plane).is_disjoint(&old_control_plane));
@@ -306,11 +298,7 @@ fn cloudonly_replaces_the_outdated_nodes_and_force_replaces_the_control_plane() 
     let strays = BTreeSet::from([stray]);
     assert_eq!(world.alive(&strays), strays);
     let swept = world.rolling_update(&["--yes", "--cloudonly", "--interval", "0s"]);
-    assert_eq!(
-        swept.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        swept.stdout, swept.stderr
-    );
+    swept.assert_code(0, "");
     assert!(world.alive(&strays).is_empty(), "{}", swept.stderr);
     assert_eq!(world.group(NODES).instances().len(), 2);
 }
@@ -330,11 +318,7 @@ fn max_unavailable_replaces_several_instances_of_a_group_in_place_at_once() {
         "--max-unavailable",
         "2",
     ]);
-    assert_eq!(
-        rolled.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        rolled.stdout, rolled.stderr
-    );
+    rolled.assert_code(0, "");
     assert!(
         rolled.stderr.contains("2 at a time, in place"),
         "{}",

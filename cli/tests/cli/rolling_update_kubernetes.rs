@@ -514,11 +514,7 @@ fn rolls_nodes_through_a_budget(version: K8sVersion) {
     };
     let world = &kube.world;
     let valid = kube.validate(&["--wait", "60s"]);
-    assert_eq!(
-        valid.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        valid.stdout, valid.stderr
-    );
+    valid.assert_code(0, "");
     assert!(valid.stdout.contains("is ready"), "{}", valid.stdout);
 
     kube.protected_workload();
@@ -532,11 +528,7 @@ fn rolls_nodes_through_a_budget(version: K8sVersion) {
     let node_history = kube.watch_nodes();
 
     let rolled = kube.rolling_update(&["--validation-timeout", "90s", "--drain-timeout", "90s"]);
-    assert_eq!(
-        rolled.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        rolled.stdout, rolled.stderr
-    );
+    rolled.assert_code(0, "");
     let nodes = world.group(NODES);
     let latest = world.latest_version(NODES);
     assert!(world.alive(&old_nodes).is_empty(), "{}", rolled.stderr);
@@ -705,11 +697,7 @@ fn real_apiserver_rolling_update_deregisters_the_control_plane_from_its_target_g
         "--drain-timeout",
         "60s",
     ]);
-    assert_eq!(
-        rolled.code, 0,
-        "stdout:\n{}\nstderr:\n{}",
-        rolled.stdout, rolled.stderr
-    );
+    rolled.assert_code(0, "");
     let new: Vec<String> = ids(&world.group(CONTROL_PLANE)).into_iter().collect();
     assert_eq!(new.len(), 1);
     assert_ne!(new, old);

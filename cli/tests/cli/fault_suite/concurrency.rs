@@ -121,22 +121,29 @@ fn fault_suite_two_concurrent_edits_one_conflicts_and_nothing_is_lost() {
             r#"i=0; while [ ! -e "{file}" ]; do sleep 0.05; i=$((i+1)); if [ $i -ge 600 ]; then exit 9; fi; done"#
         )
     };
+    // An editor script that marks itself open, waits for `until`, then applies `change`.
+    let editor_script = |script: &str, opened: &str, until: &str, change: &str| {
+        editor(
+            &context,
+            script,
+            &format!(
+                r#"touch "{opened}"; {}; sed -i '{change}' "$1""#,
+                wait_for(until)
+            ),
+        )
+    };
     // Both editors are open before either saves; the first saves first.
-    let first = editor(
-        &context,
+    let first = editor_script(
         "first.sh",
-        &format!(
-            r#"touch "{first_open}"; {}; sed -i 's/machineType: t3.medium/machineType: m6i.large/' "$1""#,
-            wait_for(&second_open)
-        ),
+        &first_open,
+        &second_open,
+        "s/machineType: t3.medium/machineType: m6i.large/",
     );
-    let second = editor(
-        &context,
+    let second = editor_script(
         "second.sh",
-        &format!(
-            r#"touch "{second_open}"; {}; sed -i 's/minSize: 2/minSize: 1/' "$1""#,
-            wait_for(&first_done)
-        ),
+        &second_open,
+        &first_done,
+        "s/minSize: 2/minSize: 1/",
     );
     let edit = ["edit", "ig", "nodes-us-east-1a", "--name", EDITED_CLUSTER];
     let started = Instant::now();
@@ -154,16 +161,8 @@ fn fault_suite_two_concurrent_edits_one_conflicts_and_nothing_is_lost() {
     });
     let elapsed = started.elapsed();
 
-    assert_eq!(
-        saved.code, 0,
-        "the first edit is saved\nstdout:\n{}\nstderr:\n{}",
-        saved.stdout, saved.stderr
-    );
-    assert_eq!(
-        refused.code, 1,
-        "the second edit conflicts\nstdout:\n{}\nstderr:\n{}",
-        refused.stdout, refused.stderr
-    );
+    saved.assert_code(0, "the first edit is saved");
+    refused.assert_code(1, "the second edit conflicts");
     assert!(
         refused.stderr.contains("changed by someone else"),
         "{}",

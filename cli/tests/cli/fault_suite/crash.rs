@@ -13,7 +13,7 @@ use super::{
     ProxiedWorld, Tally, boundaries, create_public_cluster, done_tasks, orphans, shape,
     store_has_cluster,
 };
-use crate::update_cluster::world::World;
+use crate::{context::Run, update_cluster::world::World};
 
 const ABORT: &str = "BERTH_ABORT_AFTER_TASKS";
 const CRASHED: &str = "(aborted by the crash hook)";
@@ -28,6 +28,23 @@ fn lease_file(world: &World, cluster: &str) -> std::path::PathBuf {
         .store_dir()
         .join(cluster)
         .join("berth-lease.json")
+}
+
+/// Boundary `k`'s own emulator account (behind a fault-free proxy) with the cluster
+/// `crash-<k>.example.com` in its store.
+fn case(k: usize) -> (ProxiedWorld, String) {
+    let proxied = ProxiedWorld::new(FaultConfig::default());
+    let cluster = format!("crash-{k}.example.com");
+    create_public_cluster(&proxied.world, &cluster);
+    (proxied, cluster)
+}
+
+/// `berth ARGS…` stopped by the crash hook after `k` tasks, asserting it exits 4.
+#[track_caller]
+fn killed_after(proxied: &ProxiedWorld, args: &[&str], k: usize) -> (Run, Tally) {
+    let (killed, tally) = proxied.berth(args, &[(ABORT, &k.to_string())]);
+    killed.assert_code(4, &format!("k={k}: the crash hook exits 4"));
+    (killed, tally)
 }
 
 /// A command's `-o json` output.
@@ -58,18 +75,11 @@ fn fault_suite_update_killed_at_task_boundaries_converges_without_duplicates() {
     let picked = boundaries(tasks);
     let mut total = Tally::default();
     for &k in &picked {
-        let proxied = ProxiedWorld::new(FaultConfig::default());
+        let (proxied, cluster) = case(k);
         let world = &proxied.world;
-        let cluster = format!("crash-{k}.example.com");
-        create_public_cluster(world, &cluster);
         let update = ["update", "cluster", cluster.as_str(), "--yes"];
 
-        let (killed, tally) = proxied.berth(&update, &[(ABORT, &k.to_string())]);
-        assert_eq!(
-            killed.code, 4,
-            "k={k}: the crash hook exits 4\nstdout:\n{}\nstderr:\n{}",
-            killed.stdout, killed.stderr
-        );
+        let (killed, tally) = killed_after(&proxied, &update, k);
         total.add(tally);
         let done = done_tasks(&killed.stderr, CRASHED)
             .unwrap_or_else(|| panic!("k={k}: no summary of the aborted apply: {}", killed.stderr));
@@ -128,19 +138,12 @@ fn fault_suite_delete_killed_at_task_boundaries_finishes_clean_when_run_again() 
     let picked = boundaries(tasks);
     let mut total = Tally::default();
     for &k in &picked {
-        let proxied = ProxiedWorld::new(FaultConfig::default());
+        let (proxied, cluster) = case(k);
         let world = &proxied.world;
-        let cluster = format!("crash-{k}.example.com");
-        create_public_cluster(world, &cluster);
         world.apply(&cluster);
         let delete = ["delete", "cluster", cluster.as_str(), "--yes"];
 
-        let (killed, tally) = proxied.berth(&delete, &[(ABORT, &k.to_string())]);
-        assert_eq!(
-            killed.code, 4,
-            "k={k}: the crash hook exits 4\nstdout:\n{}\nstderr:\n{}",
-            killed.stdout, killed.stderr
-        );
+        let (_, tally) = killed_after(&proxied, &delete, k);
         total.add(tally);
         assert!(
             store_has_cluster(world, &cluster),

@@ -58,11 +58,7 @@ fn an_apply_killed_midway_is_finished_by_the_next_one_without_duplicates() {
             .env("BERTH_ABORT_AFTER_TASKS", "10")
             .args(["update", "cluster", cluster, "--yes"]),
     );
-    assert_eq!(
-        killed.code, 4,
-        "the crash hook exits 4\nstdout:\n{}\nstderr:\n{}",
-        killed.stdout, killed.stderr
-    );
+    killed.assert_code(4, "the crash hook exits 4");
     // Tasks that finished while the hook fired count too: at least 10 are done.
     let done: usize = killed
         .stderr

@@ -49,11 +49,7 @@ fn an_update_through_throttling_and_server_errors_converges_in_one_run() {
     {
         eprintln!("{summary}");
     }
-    assert_eq!(
-        result.code, 0,
-        "one run must converge\nstdout:\n{}\nstderr:\n{}",
-        result.stdout, result.stderr
-    );
+    result.assert_code(0, "one run must converge");
     assert!(
         stats.total_faults() * 10 >= stats.total_calls(),
         "the proxy injected too few faults: {stats:#?}"

@@ -74,21 +74,13 @@ impl World {
     /// `berth update cluster NAME --yes`, asserting success.
     pub(crate) fn apply(&self, cluster: &str) {
         let result = self.update(cluster, &["--yes"]);
-        assert_eq!(
-            result.code, 0,
-            "update --yes failed\nstdout:\n{}\nstderr:\n{}",
-            result.stdout, result.stderr
-        );
+        result.assert_code(0, "update --yes failed");
     }
 
     /// Asserts that the plan of `cluster` is empty, as `--exit-code` reports it.
     pub(crate) fn assert_no_changes(&self, cluster: &str) {
         let result = self.update(cluster, &["--exit-code"]);
-        assert_eq!(
-            result.code, 0,
-            "the plan is not empty\nstdout:\n{}\nstderr:\n{}",
-            result.stdout, result.stderr
-        );
+        result.assert_code(0, "the plan is not empty");
         assert!(result.stdout.contains("No changes"), "{}", result.stdout);
     }
 
