@@ -130,7 +130,9 @@ fn main() -> ExitCode {
                 eprintln!("api dns: {outcome}");
             }
             for skipped in &status.report.skipped {
-                eprintln!("warning: skipped (not looked up: no AWS region under --root): {skipped}");
+                eprintln!(
+                    "warning: skipped (not looked up: no AWS region under --root): {skipped}"
+                );
             }
             report_addons(addons.as_deref());
             println!(
