@@ -21,6 +21,8 @@
 //! median ratio. Without the test control plane's
 //! binaries (see `berth_test_support::k8s`) it prints why and stops.
 
+#[path = "common/args.rs"]
+mod args;
 #[path = "rolling_update/kube.rs"]
 mod kube_side;
 #[path = "rolling_update/timeline.rs"]
@@ -72,27 +74,17 @@ impl Settings {
     /// From the flags, else the environment, else the defaults. Other arguments (cargo
     /// passes `--bench`) are ignored.
     fn from_args() -> Settings {
-        let args: Vec<String> = std::env::args().collect();
-        let value = |flag: &str, env: &str| -> Option<u64> {
-            args.iter()
-                .position(|arg| arg == flag)
-                .and_then(|index| args.get(index + 1).cloned())
-                .or_else(|| std::env::var(env).ok())
-                .map(|text| {
-                    text.trim()
-                        .parse()
-                        .unwrap_or_else(|_| panic!("{flag}: not a number: {text}"))
-                })
-        };
         let count = |flag: &str, env: &str, default: u32| {
-            value(flag, env).map_or(default, |value| {
+            args::number(flag, env).map_or(default, |value| {
                 u32::try_from(value).unwrap_or_else(|_| panic!("{flag}: too large"))
             })
         };
         Settings {
-            boot: Duration::from_millis(value("--boot-ms", "BERTH_BENCH_BOOT_MS").unwrap_or(3000)),
+            boot: Duration::from_millis(
+                args::number("--boot-ms", "BERTH_BENCH_BOOT_MS").unwrap_or(3000),
+            ),
             latency: Duration::from_millis(
-                value("--latency-ms", "BERTH_BENCH_LATENCY_MS").unwrap_or(20),
+                args::number("--latency-ms", "BERTH_BENCH_LATENCY_MS").unwrap_or(20),
             ),
             nodes: count("--nodes", "BERTH_BENCH_NODES", 20),
             surge: count("--surge", "BERTH_BENCH_SURGE", 5).max(1),
@@ -107,12 +99,7 @@ impl Settings {
 }
 
 fn main() {
-    let settings = Settings::from_args();
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-        .block_on(run(settings));
+    args::block_on(run(Settings::from_args()));
 }
 
 async fn run(settings: Settings) {

@@ -15,6 +15,8 @@
 //! same. The emulator answers calls one at a time (see `report::emulator_throughput`): at
 //! small latencies its own service time, not the latency, bounds the apply.
 
+#[path = "common/args.rs"]
+mod args;
 #[path = "update_cluster/per_kind.rs"]
 mod per_kind;
 #[path = "update_cluster/report.rs"]
@@ -44,34 +46,17 @@ impl Settings {
     /// From `--latency-ms N` / `--concurrency N`, else the environment, else the defaults.
     /// Other arguments (cargo passes `--bench`) are ignored.
     fn from_args() -> Settings {
-        let args: Vec<String> = std::env::args().collect();
-        let value = |flag: &str, env: &str| -> Option<u64> {
-            args.iter()
-                .position(|arg| arg == flag)
-                .and_then(|index| args.get(index + 1).cloned())
-                .or_else(|| std::env::var(env).ok())
-                .map(|text| {
-                    text.trim()
-                        .parse()
-                        .unwrap_or_else(|_| panic!("{flag}: not a number: {text}"))
-                })
-        };
         Settings {
-            latency: value("--latency-ms", "BERTH_BENCH_LATENCY_MS")
+            latency: args::number("--latency-ms", "BERTH_BENCH_LATENCY_MS")
                 .map_or(DEFAULT_LATENCY, Duration::from_millis),
-            concurrency: value("--concurrency", "BERTH_BENCH_CONCURRENCY")
+            concurrency: args::number("--concurrency", "BERTH_BENCH_CONCURRENCY")
                 .map_or(DEFAULT_CONCURRENCY, |value| value as usize),
         }
     }
 }
 
 fn main() {
-    let settings = Settings::from_args();
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-        .block_on(run(&settings));
+    args::block_on(run(&Settings::from_args()));
 }
 
 async fn run(settings: &Settings) {

@@ -7,6 +7,7 @@
 //! - [`k8s`]: a real etcd + kube-apiserver (+ kube-controller-manager) on loopback ports.
 //! - [`instance_nodes`]: the cloud's running instances join the test control plane as
 //!   nodes (through [`kubelet`]).
+//! - [`workload`]: a Deployment behind a PodDisruptionBudget, for drains to evict.
 //!
 //! This crate depends on no `berth-*` crate: it drives moto over plain HTTP (and lists
 //! instances with the EC2 SDK client a test hands it), and the test API server through the
@@ -20,3 +21,4 @@ pub mod instance_nodes;
 pub mod k8s;
 pub mod kubelet;
 pub mod moto;
+pub mod workload;

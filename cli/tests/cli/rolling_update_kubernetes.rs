@@ -24,13 +24,10 @@ use berth_test_support::{
     instance_nodes::{InstanceNodes, InstanceNodesOptions, ec2_running_instances},
     k8s::{CaPem, ControlPlaneOptions, K8sVersion, TestControlPlane},
     kubelet::{DeletionReason, FakeKubelet},
+    workload::{ProtectedDeployment, is_serving},
 };
 use futures_util::{StreamExt as _, TryStreamExt as _};
-use k8s_openapi::api::{
-    apps::v1::Deployment,
-    core::v1::{Namespace, Node, Pod, ServiceAccount},
-    policy::v1::PodDisruptionBudget,
-};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use kube::{
     Api,
     api::{ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams},
@@ -136,50 +133,20 @@ impl KubeWorld {
     fn protected_workload(&self) {
         self.world.runtime.block_on(async {
             let client = self.control_plane.client();
-            let namespace: Namespace =
-                serde_json::from_value(json!({"metadata": {"name": NAMESPACE}})).unwrap();
-            Api::<Namespace>::all(client.clone())
-                .create(&PostParams::default(), &namespace)
-                .await
-                .expect("create the namespace");
-            let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), NAMESPACE);
-            eventually("the namespace's default service account", || async {
-                accounts.get_opt("default").await.ok().flatten().is_some()
-            })
+            ProtectedDeployment {
+                namespace: NAMESPACE,
+                name: "web",
+                replicas: 2,
+                instance_group: NODES,
+                budget: json!({"minAvailable": 1}),
+            }
+            .create(&client)
             .await;
-            let deployment: Deployment = serde_json::from_value(json!({
-                "metadata": {"name": "web", "namespace": NAMESPACE},
-                "spec": {
-                    "replicas": 2,
-                    "selector": {"matchLabels": {"app": "web"}},
-                    "template": {
-                        "metadata": {"labels": {"app": "web"}},
-                        "spec": {
-                            "nodeSelector": {"kops.k8s.io/instancegroup": NODES},
-                            "containers": [{"name": "web", "image": "registry.k8s.io/pause:3.10"}]
-                        }
-                    }
-                }
-            }))
-            .unwrap();
-            Api::<Deployment>::namespaced(client.clone(), NAMESPACE)
-                .create(&PostParams::default(), &deployment)
-                .await
-                .expect("create the deployment");
-            let budget: PodDisruptionBudget = serde_json::from_value(json!({
-                "metadata": {"name": "web", "namespace": NAMESPACE},
-                "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}
-            }))
-            .unwrap();
-            Api::<PodDisruptionBudget>::namespaced(client.clone(), NAMESPACE)
-                .create(&PostParams::default(), &budget)
-                .await
-                .expect("create the budget");
             let pods: Api<Pod> = Api::namespaced(client, NAMESPACE);
             eventually("two Ready web pods", || async {
                 pods.list(&ListParams::default())
                     .await
-                    .is_ok_and(|list| list.items.iter().filter(|pod| serving(pod)).count() == 2)
+                    .is_ok_and(|list| list.items.iter().filter(|pod| is_serving(pod)).count() == 2)
             })
             .await;
         });
@@ -198,7 +165,12 @@ impl KubeWorld {
             let mut serving_now: BTreeMap<String, bool> = list
                 .items
                 .iter()
-                .map(|pod| (pod.metadata.name.clone().unwrap_or_default(), serving(pod)))
+                .map(|pod| {
+                    (
+                        pod.metadata.name.clone().unwrap_or_default(),
+                        is_serving(pod),
+                    )
+                })
                 .collect();
             let version = list.metadata.resource_version.unwrap_or_default();
             let record = |state: &BTreeMap<String, bool>| {
@@ -212,8 +184,10 @@ impl KubeWorld {
             while let Ok(Some(event)) = stream.try_next().await {
                 match event {
                     WatchEvent::Added(pod) | WatchEvent::Modified(pod) => {
-                        serving_now
-                            .insert(pod.metadata.name.clone().unwrap_or_default(), serving(&pod));
+                        serving_now.insert(
+                            pod.metadata.name.clone().unwrap_or_default(),
+                            is_serving(&pod),
+                        );
                     }
                     WatchEvent::Deleted(pod) => {
                         serving_now.remove(&pod.metadata.name.clone().unwrap_or_default());
@@ -459,20 +433,6 @@ fn check_node_history(history: &[NodeVersion], old: &BTreeSet<String>) {
         new.len() >= 3,
         "the control plane and two replacements: {new:?}"
     );
-}
-
-/// A pod counts as serving when it is Ready and not being deleted.
-fn serving(pod: &Pod) -> bool {
-    pod.metadata.deletion_timestamp.is_none()
-        && pod
-            .status
-            .as_ref()
-            .and_then(|status| status.conditions.as_ref())
-            .is_some_and(|conditions| {
-                conditions
-                    .iter()
-                    .any(|condition| condition.type_ == "Ready" && condition.status == "True")
-            })
 }
 
 /// Polls `check` every 200 ms for up to a minute.

@@ -11,20 +11,15 @@ use std::{
 
 use berth_cloudup::rolling;
 use berth_test_support::{
-    instance_nodes::{
-        INSTANCE_GROUP_LABEL, InstanceNodes, InstanceNodesOptions, ec2_running_instances,
-    },
+    instance_nodes::{InstanceNodes, InstanceNodesOptions, ec2_running_instances},
     k8s::{ControlPlaneOptions, K8sVersion, TestControlPlane},
     kubelet::FakeKubelet,
+    workload::{ProtectedDeployment, is_serving},
 };
-use k8s_openapi::api::{
-    apps::v1::Deployment,
-    core::v1::{Namespace, Pod, ServiceAccount},
-    policy::v1::PodDisruptionBudget,
-};
+use k8s_openapi::api::{core::v1::Pod, policy::v1::PodDisruptionBudget};
 use kube::{
     Api,
-    api::{ListParams, PostParams},
+    api::ListParams,
     config::{KubeConfigOptions, Kubeconfig},
 };
 use serde_json::json;
@@ -119,49 +114,15 @@ impl KubeSide {
     /// scheduler places them round robin) behind a budget of [`MAX_UNAVAILABLE`], once every
     /// pod is Ready and the budget allows disruptions.
     pub(crate) async fn spread_workload(&self, replicas: u32) {
-        let client = self.control_plane.client();
-        let namespace: Namespace =
-            serde_json::from_value(json!({"metadata": {"name": NAMESPACE}})).expect("valid");
-        Api::<Namespace>::all(client.clone())
-            .create(&PostParams::default(), &namespace)
-            .await
-            .expect("create the namespace");
-        let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), NAMESPACE);
-        eventually(
-            "the default service account",
-            Duration::from_secs(60),
-            || async { accounts.get_opt("default").await.ok().flatten().is_some() },
-        )
+        ProtectedDeployment {
+            namespace: NAMESPACE,
+            name: "web",
+            replicas,
+            instance_group: &format!("nodes-{}", crate::ZONE),
+            budget: json!({"maxUnavailable": MAX_UNAVAILABLE}),
+        }
+        .create(&self.control_plane.client())
         .await;
-        let deployment: Deployment = serde_json::from_value(json!({
-            "metadata": {"name": "web", "namespace": NAMESPACE},
-            "spec": {
-                "replicas": replicas,
-                "selector": {"matchLabels": {"app": "web"}},
-                "template": {
-                    "metadata": {"labels": {"app": "web"}},
-                    "spec": {
-                        "nodeSelector": {INSTANCE_GROUP_LABEL: format!("nodes-{}", crate::ZONE)},
-                        "containers": [{"name": "web", "image": "registry.k8s.io/pause:3.10"}]
-                    }
-                }
-            }
-        }))
-        .expect("valid");
-        Api::<Deployment>::namespaced(client.clone(), NAMESPACE)
-            .create(&PostParams::default(), &deployment)
-            .await
-            .expect("create the deployment");
-        let budget: PodDisruptionBudget = serde_json::from_value(json!({
-            "metadata": {"name": "web", "namespace": NAMESPACE},
-            "spec": {"maxUnavailable": MAX_UNAVAILABLE, "selector": {"matchLabels": {"app": "web"}}}
-        }))
-        .expect("valid");
-        let budgets: Api<PodDisruptionBudget> = Api::namespaced(client.clone(), NAMESPACE);
-        budgets
-            .create(&PostParams::default(), &budget)
-            .await
-            .expect("create the budget");
         self.wait_for_workload(replicas).await;
     }
 
@@ -172,7 +133,7 @@ impl KubeSide {
         let pods: Api<Pod> = Api::namespaced(client, NAMESPACE);
         eventually("every web pod Ready", Duration::from_secs(120), || async {
             pods.list(&ListParams::default()).await.is_ok_and(|list| {
-                list.items.iter().filter(|pod| ready(pod)).count() == replicas as usize
+                list.items.iter().filter(|pod| is_serving(pod)).count() == replicas as usize
             })
         })
         .await;
@@ -249,20 +210,6 @@ impl KubeSide {
             .map(|(id, at)| (id, at.into_std()))
             .collect()
     }
-}
-
-/// A pod counts when it is Ready and not being deleted.
-fn ready(pod: &Pod) -> bool {
-    pod.metadata.deletion_timestamp.is_none()
-        && pod
-            .status
-            .as_ref()
-            .and_then(|status| status.conditions.as_ref())
-            .is_some_and(|conditions| {
-                conditions
-                    .iter()
-                    .any(|condition| condition.type_ == "Ready" && condition.status == "True")
-            })
 }
 
 /// Polls `check` every 200 ms until it holds, for at most `timeout`.

@@ -42,14 +42,45 @@ const SETTLE: Duration = Duration::from_secs(30);
 /// How often tests and drains look again.
 const POLL: Duration = Duration::from_millis(250);
 
-async fn control_plane(version: K8sVersion, controller_manager: bool) -> Option<TestControlPlane> {
+/// A control plane of `version` (with its controller manager if asked), Berth's client for
+/// it ([`client`]) and a fake kubelet; `None` when the binaries are missing.
+async fn start_cluster(
+    version: K8sVersion,
+    controller_manager: bool,
+) -> Option<(TestControlPlane, Client, FakeKubelet)> {
     let options = ControlPlaneOptions::new(version);
     let options = if controller_manager {
         options.with_controller_manager()
     } else {
         options
     };
-    TestControlPlane::start(options).await
+    let control_plane = TestControlPlane::start(options).await?;
+    let client = client(&control_plane).await;
+    let kubelet = FakeKubelet::start(client.clone());
+    Some((control_plane, client, kubelet))
+}
+
+/// Registers node `name` of instance `instance`, without labels and Ready at once.
+async fn join_node(kubelet: &FakeKubelet, name: &str, instance: &str) {
+    kubelet
+        .register_node(
+            name,
+            &provider_id(instance),
+            BTreeMap::new(),
+            Duration::ZERO,
+        )
+        .await;
+}
+
+/// A drain that refuses unmanaged pods and pods with `emptyDir` data, within `timeout`.
+fn strict_drain(timeout: Duration) -> DrainOptions {
+    DrainOptions {
+        timeout,
+        poll_interval: POLL,
+        delete_emptydir_data: false,
+        force: false,
+        grace_period: None,
+    }
 }
 
 /// A cluster-admin client that does not retry 429s itself, as Berth builds them (see
@@ -206,11 +237,9 @@ async fn create_pdb(
 #[tokio::test]
 async fn real_apiserver_validate_reports_machines_nodes_and_pods() {
     for version in K8sVersion::ALL {
-        let Some(control_plane) = control_plane(version, false).await else {
+        let Some((_control_plane, client, kubelet)) = start_cluster(version, false).await else {
             return;
         };
-        let client = client(&control_plane).await;
-        let kubelet = FakeKubelet::start(client.clone());
         kubelet
             .register_node(
                 "control-plane-a",
@@ -219,14 +248,7 @@ async fn real_apiserver_validate_reports_machines_nodes_and_pods() {
                 Duration::ZERO,
             )
             .await;
-        kubelet
-            .register_node(
-                "node-a",
-                &provider_id("i-0a1"),
-                BTreeMap::new(),
-                Duration::ZERO,
-            )
-            .await;
+        join_node(&kubelet, "node-a", "i-0a1").await;
         // Ready only after a while: validation must see it join, then turn Ready.
         kubelet
             .register_node(
@@ -376,32 +398,16 @@ async fn real_apiserver_validate_reports_machines_nodes_and_pods() {
 #[tokio::test]
 async fn real_apiserver_drain_waits_for_the_budget() {
     for version in K8sVersion::ALL {
-        let Some(control_plane) = control_plane(version, true).await else {
+        let Some((_control_plane, client, kubelet)) = start_cluster(version, true).await else {
             return;
         };
-        let client = client(&control_plane).await;
         let namespace = "drain-budget";
         create_namespace(&client, namespace).await;
-        let kubelet = FakeKubelet::start(client.clone());
-        kubelet
-            .register_node(
-                "node-a",
-                &provider_id("i-0a1"),
-                BTreeMap::new(),
-                Duration::ZERO,
-            )
-            .await;
+        join_node(&kubelet, "node-a", "i-0a1").await;
         create_deployment(&client, namespace, "web", 2).await;
         let originals = ready_on(&client, namespace, "node-a", 2).await;
         create_pdb(&client, namespace, "web", json!({ "minAvailable": 1 }), 1).await;
-        kubelet
-            .register_node(
-                "node-b",
-                &provider_id("i-0b1"),
-                BTreeMap::new(),
-                Duration::ZERO,
-            )
-            .await;
+        join_node(&kubelet, "node-b", "i-0b1").await;
 
         let t0 = std::time::Instant::now();
         // Watch the workload while draining: (when, ready pods, ready pods on node-b).
@@ -426,13 +432,7 @@ async fn real_apiserver_drain_waits_for_the_budget() {
             }
         });
 
-        let options = DrainOptions {
-            timeout: SETTLE,
-            poll_interval: POLL,
-            delete_emptydir_data: false,
-            force: false,
-            grace_period: None,
-        };
+        let options = strict_drain(SETTLE);
         // (when, event)
         let mut events = Vec::new();
         let report = kubernetes::drain(&client, "node-a", &options, &mut |event| {
@@ -538,21 +538,12 @@ async fn real_apiserver_drain_waits_for_the_budget() {
 #[tokio::test]
 async fn real_apiserver_drain_blocked_by_a_budget_names_pod_and_budget() {
     for version in K8sVersion::ALL {
-        let Some(control_plane) = control_plane(version, true).await else {
+        let Some((control_plane, client, kubelet)) = start_cluster(version, true).await else {
             return;
         };
-        let client = client(&control_plane).await;
         let namespace = "drain-blocked";
         create_namespace(&client, namespace).await;
-        let kubelet = FakeKubelet::start(client.clone());
-        kubelet
-            .register_node(
-                "node-a",
-                &provider_id("i-0a1"),
-                BTreeMap::new(),
-                Duration::ZERO,
-            )
-            .await;
+        join_node(&kubelet, "node-a", "i-0a1").await;
         create_deployment(&client, namespace, "db", 1).await;
         let pod = ready_on(&client, namespace, "node-a", 1).await.remove(0);
         let pod_name = pod.metadata.name.clone().unwrap();
@@ -561,13 +552,7 @@ async fn real_apiserver_drain_blocked_by_a_budget_names_pod_and_budget() {
         // Berth's client first; then kube's default one, which retries 429s itself: the
         // drain must keep its deadline with both.
         for (retrying, client) in [(false, client.clone()), (true, control_plane.client())] {
-            let options = DrainOptions {
-                timeout: Duration::from_secs(5),
-                poll_interval: POLL,
-                delete_emptydir_data: false,
-                force: false,
-                grace_period: None,
-            };
+            let options = strict_drain(Duration::from_secs(5));
             let started = std::time::Instant::now();
             let mut events = Vec::new();
             let error = kubernetes::drain(&client, "node-a", &options, &mut |event| {
@@ -670,21 +655,12 @@ fn bound_pod(
 async fn real_apiserver_drain_skips_daemonset_and_mirror_pods_and_refuses_unmanaged() {
     for version in K8sVersion::ALL {
         // No controller manager: it would garbage-collect pods whose owners do not exist.
-        let Some(control_plane) = control_plane(version, false).await else {
+        let Some((_control_plane, client, kubelet)) = start_cluster(version, false).await else {
             return;
         };
-        let client = client(&control_plane).await;
         let namespace = "drain-kinds";
         create_namespace(&client, namespace).await;
-        let kubelet = FakeKubelet::start(client.clone());
-        kubelet
-            .register_node(
-                "node-a",
-                &provider_id("i-0a1"),
-                BTreeMap::new(),
-                Duration::ZERO,
-            )
-            .await;
+        join_node(&kubelet, "node-a", "i-0a1").await;
         let api = Api::<Pod>::namespaced(client.clone(), namespace);
         for pod in [
             bound_pod(namespace, "agent", "node-a", Some("DaemonSet"), true, &[]),
@@ -708,13 +684,7 @@ async fn real_apiserver_drain_skips_daemonset_and_mirror_pods_and_refuses_unmana
         }
         ready_on(&client, namespace, "node-a", 5).await;
 
-        let strict = DrainOptions {
-            timeout: Duration::from_secs(20),
-            poll_interval: POLL,
-            delete_emptydir_data: false,
-            force: false,
-            grace_period: None,
-        };
+        let strict = strict_drain(Duration::from_secs(20));
         let error = kubernetes::drain(&client, "node-a", &strict, &mut |_| {})
             .await
             .expect_err("unmanaged and emptyDir pods are refused");
@@ -815,19 +785,10 @@ fn taints_of(node: &Node) -> Vec<String> {
 #[tokio::test]
 async fn real_apiserver_scheduled_for_update_taint_keeps_other_taints_and_is_idempotent() {
     for version in K8sVersion::ALL {
-        let Some(control_plane) = control_plane(version, false).await else {
+        let Some((_control_plane, client, kubelet)) = start_cluster(version, false).await else {
             return;
         };
-        let client = client(&control_plane).await;
-        let kubelet = FakeKubelet::start(client.clone());
-        kubelet
-            .register_node(
-                "node-a",
-                &provider_id("i-0a1"),
-                BTreeMap::new(),
-                Duration::ZERO,
-            )
-            .await;
+        join_node(&kubelet, "node-a", "i-0a1").await;
         let nodes = Api::<Node>::all(client.clone());
         let add_taint = |key: &'static str| {
             let nodes = nodes.clone();
