@@ -1,7 +1,7 @@
 """The moto server used by Berth's integration tests, with fixes for the rolling-update path.
 
 Same command line as `moto_server` (for example `-H 127.0.0.1 -p 0`). Before starting the
-server it patches five bugs of moto 5.2.5 (the version pinned by `scripts/install-test-deps`);
+server it patches seven bugs of moto 5.2.5 (the version pinned by `scripts/install-test-deps`);
 each patch checks that the code it replaces is still there and fails loudly otherwise, so a
 moto upgrade cannot silently drop a fix:
 
@@ -16,6 +16,12 @@ moto upgrade cannot silently drop a fix:
 5. The instance metadata service's IMDSv2 token answer lacks the
    `X-aws-ec2-metadata-token-ttl-seconds` header that EC2 sends and the AWS SDKs require, so
    no SDK client could read the emulated metadata.
+6. CreateLoadBalancer (ELBv2) with the name of an existing load balancer makes a second one
+   of that name where AWS answers with the existing one (same settings) or
+   `DuplicateLoadBalancerName`: a create retried after a lost answer made a twin.
+7. CreateTargetGroup with the name of an existing target group answers
+   `DuplicateTargetGroupName` even when the settings are the same, where AWS answers with the
+   existing group: a create retried after a lost answer failed.
 
 With `BERTH_MOTO_EXIT_ON_STDIN_EOF=1` the server exits when its standard input closes, so a
 test process that dies without cleaning up does not leave a server behind.
@@ -213,6 +219,58 @@ if not _patched_paths:
     sys.exit("berth_moto: moto.instance_metadata.urls no longer maps metadata_response")
 for key in _patched_paths:
     metadata_urls.url_paths[key] = metadata_response
+
+
+# --- 6. and 7. ELBv2 creates are idempotent by name, as AWS documents ------------------------
+
+from moto.elbv2 import exceptions as elbv2_exceptions  # noqa: E402
+from moto.elbv2 import models as elbv2_models  # noqa: E402
+
+_require(elbv2_models.ELBv2Backend, "create_load_balancer")
+_require(elbv2_models.ELBv2Backend, "create_target_group")
+_original_create_load_balancer = elbv2_models.ELBv2Backend.create_load_balancer
+_original_create_target_group = elbv2_models.ELBv2Backend.create_target_group
+
+
+@functools.wraps(_original_create_load_balancer)
+def create_load_balancer(self, name, security_groups, subnet_ids, subnet_mappings=None,
+                         scheme="internet-facing", loadbalancer_type=None, **kwargs):
+    existing = next((lb for lb in self.load_balancers.values() if lb.name == name), None)
+    if existing is None:
+        return _original_create_load_balancer(
+            self, name, security_groups, subnet_ids, subnet_mappings, scheme,
+            loadbalancer_type, **kwargs
+        )
+    asked_subnets = set(subnet_ids or []) | {m["SubnetId"] for m in subnet_mappings or []}
+    same = (
+        existing.scheme == (scheme or "internet-facing")
+        and existing.type == (loadbalancer_type or "application")
+        and {subnet.id for subnet in existing.subnets} == asked_subnets
+        and set(existing.security_groups or []) == set(security_groups or [])
+    )
+    if not same:
+        raise elbv2_exceptions.DuplicateLoadBalancerName()
+    return existing
+
+
+@functools.wraps(_original_create_target_group)
+def create_target_group(self, name, **kwargs):
+    existing = next((tg for tg in self.target_groups.values() if tg.name == name), None)
+    if existing is None:
+        return _original_create_target_group(self, name, **kwargs)
+    same = (
+        existing.vpc_id == kwargs.get("vpc_id")
+        and existing.protocol == kwargs.get("protocol")
+        and str(existing.port) == str(kwargs.get("port"))
+        and existing.target_type == (kwargs.get("target_type") or "instance")
+    )
+    if not same:
+        raise elbv2_exceptions.DuplicateTargetGroupName()
+    return existing
+
+
+elbv2_models.ELBv2Backend.create_load_balancer = create_load_balancer
+elbv2_models.ELBv2Backend.create_target_group = create_target_group
 
 
 # --- Lifetime tied to the parent -------------------------------------------------------------
