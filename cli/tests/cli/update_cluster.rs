@@ -9,6 +9,7 @@ mod bad_input;
 mod changes;
 mod dns;
 mod faults;
+mod name_collision;
 mod node_bootstrap;
 mod node_etcd;
 mod reference;

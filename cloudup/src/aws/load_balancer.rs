@@ -15,6 +15,7 @@ use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerSchemeEnum, LoadBalancer
 use berth_model::aws::{LoadBalancer, Tags};
 
 use super::elb_tags::{add_tags, elb_tags, fill_tags};
+use super::ownership::ownership_conflict;
 use super::tags::{tags_change, tags_line};
 use super::{aws_error, missing};
 use crate::engine::{
@@ -69,6 +70,11 @@ impl Reconcile for LoadBalancer {
     }
 
     fn diff(&self, observed: &ObservedLoadBalancer, deps: &Resolver) -> (Action, Vec<FieldChange>) {
+        if let Some(conflict) =
+            ownership_conflict("load balancer", &self.name, &observed.tags, &self.tags)
+        {
+            return (conflict, Vec::new());
+        }
         let mut fields = Vec::new();
         let mut replace_reasons = Vec::new();
         if observed.scheme != self.scheme {

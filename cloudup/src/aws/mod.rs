@@ -21,6 +21,7 @@ mod listener;
 mod load_balancer;
 mod managed_file;
 mod nat_gateway;
+mod ownership;
 mod route;
 mod route_table;
 mod route_table_association;

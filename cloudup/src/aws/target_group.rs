@@ -8,6 +8,7 @@ use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetTypeEnum};
 use berth_model::aws::{Tags, TargetGroup};
 
 use super::elb_tags::{add_tags, elb_tags, fill_tags};
+use super::ownership::ownership_conflict;
 use super::tags::{tags_change, tags_line};
 use super::{aws_error, missing};
 use crate::engine::{
@@ -53,6 +54,11 @@ impl Reconcile for TargetGroup {
     }
 
     fn diff(&self, observed: &ObservedTargetGroup, deps: &Resolver) -> (Action, Vec<FieldChange>) {
+        if let Some(conflict) =
+            ownership_conflict("target group", &self.name, &observed.tags, &self.tags)
+        {
+            return (conflict, Vec::new());
+        }
         let mut fields = Vec::new();
         let mut replace_reasons = Vec::new();
         if !observed.protocol.eq_ignore_ascii_case(&self.protocol) {

@@ -19,6 +19,12 @@ pub enum Action {
     },
     /// It exists and matches.
     Unchanged,
+    /// Something of its name exists that is not this cluster's (it lacks the cluster's
+    /// ownership tag): Berth leaves it alone and refuses to go on with what depends on it.
+    Conflict {
+        /// What exists, whose it is, and what the user can do.
+        reason: String,
+    },
 }
 
 impl Action {

@@ -289,6 +289,9 @@ async fn apply_node<K: Kind>(
                 resource.name()
             ),
         }),
+        (Action::Conflict { reason }, _) => Err(TaskError::Refused {
+            message: format!("`{}/{}`: {reason}", K::KIND, resource.name()),
+        }),
         (Action::Update | Action::Unchanged, None) => Err(TaskError::Refused {
             message: format!(
                 "the plan lost the observed state of `{}/{}`",

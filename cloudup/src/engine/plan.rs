@@ -35,6 +35,14 @@ pub struct PlanSummary {
     pub replace: usize,
     /// Already as desired.
     pub unchanged: usize,
+    /// Named like something of another owner, which Berth leaves alone (refused).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub conflict: usize,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 /// Desired vs existing, for every node of the graph.
@@ -98,6 +106,7 @@ impl Plan {
                 Action::Update => summary.update += 1,
                 Action::Replace { .. } => summary.replace += 1,
                 Action::Unchanged => summary.unchanged += 1,
+                Action::Conflict { .. } => summary.conflict += 1,
             }
         }
         summary
@@ -109,12 +118,16 @@ impl Plan {
         self.changed().next().is_some()
     }
 
-    /// Whether some resource would need a replacement (which apply refuses).
+    /// Whether apply would refuse some resource: a replacement, or a conflict with something
+    /// the cluster doesn't own.
     #[must_use]
-    pub fn has_replacements(&self) -> bool {
-        self.changes
-            .iter()
-            .any(|change| matches!(change.action, Action::Replace { .. }))
+    pub fn has_refusals(&self) -> bool {
+        self.changes.iter().any(|change| {
+            matches!(
+                change.action,
+                Action::Replace { .. } | Action::Conflict { .. }
+            )
+        })
     }
 
     /// The entries that change something, dependencies first.

@@ -55,8 +55,13 @@ pub fn render_preview(plan: &Plan) -> String {
 /// `Plan: 2 to create, 0 to update, 0 to replace, 14 unchanged.`
 #[must_use]
 pub fn render_summary(summary: &PlanSummary) -> String {
+    let conflicts = if summary.conflict == 0 {
+        String::new()
+    } else {
+        format!(", {} in conflict", summary.conflict)
+    };
     format!(
-        "Plan: {} to create, {} to update, {} to replace, {} unchanged.\n",
+        "Plan: {} to create, {} to update, {} to replace, {} unchanged{conflicts}.\n",
         summary.create, summary.update, summary.replace, summary.unchanged
     )
 }
@@ -67,6 +72,7 @@ fn render_change(text: &mut String, change: &Change) {
         Action::Create => writeln!(text, "+ create {}", change.key),
         Action::Update => writeln!(text, "~ update {}", change.key),
         Action::Replace { reason } => writeln!(text, "! replace {} ({reason})", change.key),
+        Action::Conflict { reason } => writeln!(text, "! conflict {} ({reason})", change.key),
         Action::Unchanged => return,
     };
     let creating = change.action == Action::Create;

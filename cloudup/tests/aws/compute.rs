@@ -144,7 +144,7 @@ async fn converge<T: Reconcile>(env: &mut Env, desired: &T) -> Step {
                         .await
                         .unwrap_or_else(|error| panic!("update {}: {error:?}", desired.name()))
                 }
-                Action::Create | Action::Replace { .. } => {
+                Action::Create | Action::Replace { .. } | Action::Conflict { .. } => {
                     panic!("{}: unexpected {action:?}", desired.name())
                 }
             };
