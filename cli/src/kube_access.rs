@@ -61,9 +61,10 @@ pub(crate) enum KubeAccessError {
         "a credential lifetime of {seconds}s is not possible: give a positive duration such as 1h or 18h"
     )]
     InvalidValidity { seconds: u64 },
-    /// A cluster without DNS whose API load balancer does not exist (yet).
+    /// A cluster without DNS whose API load balancer does not exist (yet), or one of its name
+    /// exists that another cluster owns.
     #[error(
-        "cluster `{cluster}` has no DNS name for its API and its API load balancer `{load_balancer}` does not exist: run `berth update cluster {cluster} --yes` to create it, or pass `--server URL`"
+        "cluster `{cluster}` has no DNS name for its API and it owns no API load balancer `{load_balancer}`: run `berth update cluster {cluster} --yes` to create it (its plan shows a conflict if one of that name is another cluster's), or pass `--server URL`"
     )]
     NoApiLoadBalancer {
         cluster: String,
@@ -170,7 +171,7 @@ pub(crate) async fn api_server(
             &loaded
         }
     };
-    let dns_name = load_balancer_dns_name(&clients.elb, &load_balancer)
+    let dns_name = load_balancer_dns_name(&clients.elb, &load_balancer, name)
         .await
         .map_err(|source| KubeAccessError::LookUpApiLoadBalancer {
             cluster: name.clone(),

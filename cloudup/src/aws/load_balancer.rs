@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata;
 use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerSchemeEnum, LoadBalancerTypeEnum};
-use berth_model::aws::{LoadBalancer, Tags};
+use berth_model::aws::{LoadBalancer, Tags, cluster_owned_tag_key};
 
 use super::elb_tags::{add_tags, elb_tags, fill_tags};
 use super::ownership::ownership_conflict;
@@ -260,19 +260,37 @@ pub(super) async fn describe_load_balancers(
     }
 }
 
-/// The DNS name of the load balancer called `name` (one DescribeLoadBalancers), or `None` when
-/// there is no such load balancer.
+/// The DNS name of the load balancer called `name` that `cluster` owns (one
+/// DescribeLoadBalancers, one DescribeTags), or `None` when there is none: one of that name
+/// without the cluster's `kubernetes.io/cluster/<cluster>=owned` tag is another's (the names
+/// of `a.example.com` and `a-example.com` are the same), and its address must not be taken
+/// for this cluster's.
 ///
 /// # Errors
-/// [`TaskError`] when the call fails for another reason.
+/// [`TaskError`] when a call fails for another reason.
 pub async fn load_balancer_dns_name(
     elb: &aws_sdk_elasticloadbalancingv2::Client,
     name: &str,
+    cluster: &str,
 ) -> Result<Option<String>, TaskError> {
-    let found = describe_load_balancers(elb, &[name.to_owned()]).await?;
+    let mut found: Vec<ObservedLoadBalancer> = describe_load_balancers(elb, &[name.to_owned()])
+        .await?
+        .into_iter()
+        .filter(|balancer| balancer.name == name)
+        .collect();
+    fill_tags(elb, &mut found, |balancer| {
+        (&balancer.arn, &mut balancer.tags)
+    })
+    .await?;
+    let owned_key = cluster_owned_tag_key(cluster);
     Ok(found
         .into_iter()
-        .find(|balancer| balancer.name == name)
+        .find(|balancer| {
+            balancer
+                .tags
+                .get(&owned_key)
+                .is_some_and(|value| value == "owned")
+        })
         .map(|balancer| balancer.dns_name))
 }
 

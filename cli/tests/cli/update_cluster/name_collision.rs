@@ -2,7 +2,7 @@
 //! target group names (`a.example.com` and `a-example.com`): the second one's plan shows a
 //! conflict for both, its apply refuses them (and what needs them) while it creates what is
 //! its own, and neither it nor its delete changes the first cluster's load balancer or target
-//! group. (Found by name alone, they would be updated in place: the load balancer given the
+//! group, and the second's kubeconfig never points at the first's load balancer. (Found by name alone, they would be updated in place: the load balancer given the
 //! second cluster's security group and both re-tagged as its own, so that its delete took
 //! them.)
 
@@ -10,7 +10,7 @@ use super::{
     account::Inventory,
     world::{PUBLIC_CLUSTER, SSH_PUBLIC_KEY, World},
 };
-use crate::context::ok;
+use crate::context::{ok, run};
 use berth_test_support::emulated_network::{create_subnet, create_vpc};
 
 /// A cluster whose load balancer name is the same as [`PUBLIC_CLUSTER`]'s.
@@ -121,6 +121,32 @@ fn a_cluster_whose_load_balancer_name_is_taken_leaves_the_other_clusters_alone()
     assert!(applied.stderr.contains("doesn't own"), "{}", applied.stderr);
     assert_eq!(elb_tags(&world), first, "the first cluster's were changed");
     world.assert_no_changes(PUBLIC_CLUSTER);
+
+    // Without DNS, clients reach the API at the load balancer: only at the cluster's own.
+    let kubeconfig = world.context.path().join("kubeconfig");
+    let export = |cluster: &str| {
+        run(world
+            .berth()
+            .args(["export", "kubeconfig", cluster, "--admin", "--out"])
+            .arg(&kubeconfig))
+    };
+    let twin = export(TWIN);
+    assert_ne!(twin.code, 0, "{}", twin.stdout);
+    assert!(
+        twin.stderr
+            .contains("owns no API load balancer `api-a-example-com`"),
+        "{}",
+        twin.stderr
+    );
+    ok(world
+        .berth()
+        .args(["export", "kubeconfig", PUBLIC_CLUSTER, "--admin", "--out"])
+        .arg(&kubeconfig));
+    let written = std::fs::read_to_string(&kubeconfig).expect("the kubeconfig");
+    assert!(
+        written.contains("server: https://api-a-example-com"),
+        "{written}"
+    );
 
     ok(world.berth().args(["delete", "cluster", TWIN, "--yes"]));
     assert_eq!(elb_tags(&world), first, "the twin's delete touched them");
