@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata;
 use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerSchemeEnum, LoadBalancerTypeEnum};
-use berth_model::aws::{LoadBalancer, Tags, cluster_owned_tag_key};
+use berth_model::aws::{LoadBalancer, Tags, owned_by};
 
 use super::elb_tags::{add_tags, elb_tags, fill_tags};
 use super::ownership::ownership_conflict;
@@ -282,15 +282,9 @@ pub async fn load_balancer_dns_name(
         (&balancer.arn, &mut balancer.tags)
     })
     .await?;
-    let owned_key = cluster_owned_tag_key(cluster);
     Ok(found
         .into_iter()
-        .find(|balancer| {
-            balancer
-                .tags
-                .get(&owned_key)
-                .is_some_and(|value| value == "owned")
-        })
+        .find(|balancer| owned_by(&balancer.tags, cluster))
         .map(|balancer| balancer.dns_name))
 }
 

@@ -5,12 +5,9 @@
 //! cluster's `kubernetes.io/cluster/<c>=owned` tag is somebody else's: Berth plans a conflict
 //! for it and never changes it (re-tagging it would also hand it to this cluster's delete).
 
-use berth_model::aws::{CLUSTER_TAG, Tags};
+use berth_model::aws::{CLUSTER_OWNERSHIP_TAG_PREFIX, CLUSTER_TAG, Tags, owned_by, owning_cluster};
 
 use crate::engine::Action;
-
-/// The prefix of the `kubernetes.io/cluster/<cluster>` tag keys.
-const CLUSTER_TAG_PREFIX: &str = "kubernetes.io/cluster/";
 
 /// [`Action::Conflict`] when `desired` claims ownership (`kubernetes.io/cluster/<c>=owned`)
 /// and the `observed` resource of that name does not carry that tag. `what` names the kind
@@ -21,33 +18,25 @@ pub(crate) fn ownership_conflict(
     observed: &Tags,
     desired: &Tags,
 ) -> Option<Action> {
-    let (owned_key, _) = desired
-        .iter()
-        .find(|(key, value)| key.starts_with(CLUSTER_TAG_PREFIX) && *value == "owned")?;
-    if observed
-        .get(owned_key)
-        .is_some_and(|value| value == "owned")
-    {
+    let cluster = owning_cluster(desired)?;
+    if owned_by(observed, cluster) {
         return None;
     }
-    let owner = observed
-        .iter()
-        .find_map(|(key, value)| {
-            let cluster = key.strip_prefix(CLUSTER_TAG_PREFIX)?;
-            (value == "owned").then(|| format!("it is cluster `{cluster}`'s"))
-        })
+    let owner = owning_cluster(observed)
+        .map(|other| format!("it is cluster `{other}`'s"))
         .or_else(|| {
             observed
                 .get(CLUSTER_TAG)
-                .map(|cluster| format!("it is tagged {CLUSTER_TAG}={cluster}"))
+                .map(|other| format!("it is tagged {CLUSTER_TAG}={other}"))
         })
         .unwrap_or_else(|| "it carries no cluster's ownership tag".to_owned());
     Some(Action::Conflict {
         reason: format!(
             "a {what} named `{name}` exists that this cluster doesn't own ({owner}; \
-             `{owned_key}=owned` is missing); Berth leaves it alone. {what} names are cut from \
-             the cluster name (dots become dashes), so another cluster can map to the same \
-             one: delete or rename that {what}, or give this cluster another name"
+             `{CLUSTER_OWNERSHIP_TAG_PREFIX}{cluster}=owned` is missing); Berth leaves it alone. \
+             {what} names are cut from the cluster name (dots become dashes), so another \
+             cluster can map to the same one: delete or rename that {what}, or give this \
+             cluster another name"
         ),
     })
 }
@@ -59,7 +48,10 @@ mod tests {
     fn owned_by(cluster: &str) -> Tags {
         Tags::from([
             (CLUSTER_TAG.to_owned(), cluster.to_owned()),
-            (format!("{CLUSTER_TAG_PREFIX}{cluster}"), "owned".to_owned()),
+            (
+                format!("{CLUSTER_OWNERSHIP_TAG_PREFIX}{cluster}"),
+                "owned".to_owned(),
+            ),
         ])
     }
 
@@ -112,7 +104,7 @@ mod tests {
     #[test]
     fn a_shared_resource_is_never_a_conflict() {
         let shared = Tags::from([(
-            format!("{CLUSTER_TAG_PREFIX}a.example.com"),
+            format!("{CLUSTER_OWNERSHIP_TAG_PREFIX}a.example.com"),
             "shared".to_owned(),
         )]);
         assert_eq!(

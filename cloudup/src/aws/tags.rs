@@ -1,6 +1,6 @@
 //! Converting [`Tags`] to and from each service's tag types, and the discovery filters.
 
-use berth_model::aws::{CLUSTER_TAG, Tags};
+use berth_model::aws::{CLUSTER_OWNERSHIP_TAG_PREFIX, CLUSTER_TAG, Tags};
 
 /// EC2 tags.
 pub(crate) fn ec2_tags(tags: &Tags) -> Vec<aws_sdk_ec2::types::Tag> {
@@ -88,13 +88,10 @@ pub(crate) fn ec2_named_tags(name: &str, tags: &Tags) -> Tags {
 /// `kubernetes.io/cluster/<cluster>=shared`.
 pub(crate) fn shared_tags(tags: &Tags) -> Tags {
     tags.iter()
-        .filter(|(key, value)| key.starts_with(SHARED_TAG_PREFIX) && *value == "shared")
+        .filter(|(key, value)| key.starts_with(CLUSTER_OWNERSHIP_TAG_PREFIX) && *value == "shared")
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect()
 }
-
-/// The prefix of the `kubernetes.io/cluster/<cluster>` tag keys.
-const SHARED_TAG_PREFIX: &str = "kubernetes.io/cluster/";
 
 /// Sets `tags` on the EC2 resource `resource_id` (CreateTags overwrites existing values).
 pub(crate) async fn ec2_create_tags(

@@ -118,18 +118,6 @@ impl Plan {
         self.changed().next().is_some()
     }
 
-    /// Whether apply would refuse some resource: a replacement, or a conflict with something
-    /// the cluster doesn't own.
-    #[must_use]
-    pub fn has_refusals(&self) -> bool {
-        self.changes.iter().any(|change| {
-            matches!(
-                change.action,
-                Action::Replace { .. } | Action::Conflict { .. }
-            )
-        })
-    }
-
     /// The entries that change something, dependencies first.
     pub fn changed(&self) -> impl Iterator<Item = &Change> {
         self.changes

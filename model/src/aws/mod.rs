@@ -33,7 +33,10 @@ pub use network::{
     RouteTarget, Subnet, Vpc,
 };
 pub use security::{RuleDirection, RuleSource, SecurityGroup, SecurityGroupRule};
-pub use tags::{CLUSTER_TAG, Tags, cluster_owned_tag_key};
+pub use tags::{
+    CLUSTER_OWNERSHIP_TAG_PREFIX, CLUSTER_TAG, Tags, cluster_owned_tag_key, owned_by,
+    owning_cluster,
+};
 
 /// Calls `$callback!` with every resource kind, in dependency-friendly order.
 ///
