@@ -69,6 +69,9 @@ fn classify(error: &anyhow::Error) -> ExitStatus {
                 .downcast_ref::<berth_cloudup::facts::FactsError>()
                 .is_some_and(berth_cloudup::facts::FactsError::is_user_error)
             || cause
+                .downcast_ref::<berth_cloudup::engine::ApplyError>()
+                .is_some_and(berth_cloudup::engine::ApplyError::is_user_error)
+            || cause
                 .downcast_ref::<crate::kube_access::KubeAccessError>()
                 .is_some_and(crate::kube_access::KubeAccessError::is_user_error)
             || cause

@@ -114,6 +114,17 @@ pub struct ApplyError {
     pub skipped: Vec<SkippedTask>,
 }
 
+impl ApplyError {
+    /// Whether every failure is a refusal the user can act on (a replacement Berth does not do
+    /// in place, a resource of the cluster's name that another owns), rather than a failed call.
+    #[must_use]
+    pub fn is_user_error(&self) -> bool {
+        self.failures
+            .iter()
+            .all(|(_, error)| matches!(error, TaskError::Refused { .. }))
+    }
+}
+
 impl std::fmt::Display for ApplyError {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let keys: Vec<String> = self

@@ -111,7 +111,7 @@ fn a_cluster_whose_load_balancer_name_is_taken_leaves_the_other_clusters_alone()
     }
 
     let applied = world.update(TWIN, &["--yes"]);
-    assert_ne!(applied.code, 0, "{}", applied.stdout);
+    assert_eq!(applied.code, 1, "{}\n{}", applied.stdout, applied.stderr);
     assert!(
         applied.stderr.contains("`LoadBalancer/api-a-example-com`")
             || applied.stderr.contains("`TargetGroup/tcp-a-example-com`"),
